@@ -1,0 +1,10 @@
+/* The Lua binding: one file per exported object. Each lua_X.c registers its
+ * functions into the module table on top of the stack. The binding holds no
+ * model logic: it checks arguments, calls the core, converts results. */
+#ifndef LUA_LUALLM_H
+#define LUA_LUALLM_H
+
+#include "lua_compat.h"
+
+
+#endif

@@ -1,0 +1,16 @@
+local llm = require("luallm")
+
+describe("luallm module", function()
+  it("reports its version", function()
+    assert.is_string(llm.version)
+    assert.truthy(llm.version:match("^%d+%.%d+%.%d+"))
+  end)
+
+  it("detects CPU features at run time", function()
+    local b = llm.backends()
+    assert.is_true(b.cpu.threads >= 1)
+    assert.is_table(b.cpu.features)
+    assert.truthy(({ scalar = 1, avx2 = 1, avx512 = 1 })[b.cpu.isa])
+    assert.is_boolean(b.cuda.compiled)
+  end)
+end)

@@ -1,0 +1,18 @@
+local json = require("luallm.json")
+
+describe("luallm.json", function()
+  it("round-trips nested values", function()
+    local v = { a = 1, b = { 1, 2, "x\n\"y\"" }, c = true, d = 1.5 }
+    local s = json.encode(v)
+    assert.are.equal('{"a":1,"b":[1,2,"x\\n\\"y\\""],"c":true,"d":1.5}', s)
+    assert.are.same(v, json.decode(s))
+  end)
+  it("decodes unicode escapes and surrogate pairs", function()
+    assert.are.equal("é😀", json.decode('"\\u00e9\\ud83d\\ude00"'))
+  end)
+  it("returns nil, message on bad input", function()
+    local v, err = json.decode('{"a": }')
+    assert.is_nil(v)
+    assert.truthy(err:match("^json:"))
+  end)
+end)
