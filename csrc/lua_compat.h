@@ -29,6 +29,9 @@ static inline void *ll_testudata(lua_State *L, int ud, const char *tname) {
     return same ? p : NULL;
 }
 #define ll_newuserdata(L, sz) lua_newuserdata((L), (sz))
+/* One Lua value attached to a userdata (5.1: its environment table). */
+#define ll_setuservalue(L, i) lua_setfenv((L), (i))
+#define ll_getuservalue(L, i) lua_getfenv((L), (i))
 #else
 #define ll_rawlen(L, i) lua_rawlen((L), (i))
 #define ll_setfuncs(L, l) luaL_setfuncs((L), (l), 0)
@@ -37,6 +40,8 @@ static inline void *ll_testudata(lua_State *L, int ud, const char *tname) {
 #define ll_setmetatable(L, t) luaL_setmetatable((L), (t))
 #define ll_testudata(L, i, t) luaL_testudata((L), (i), (t))
 #define ll_newuserdata(L, sz) lua_newuserdatauv((L), (sz), 1)
+#define ll_setuservalue(L, i) ((void)lua_setiuservalue((L), (i), 1))
+#define ll_getuservalue(L, i) ((void)lua_getiuservalue((L), (i), 1))
 #endif
 
 /* Push nil, message; return 2 (the `nil, msg` error convention). */

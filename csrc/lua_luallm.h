@@ -6,5 +6,7 @@
 
 #include "lua_compat.h"
 
+void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
+
 
 #endif

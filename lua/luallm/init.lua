@@ -8,6 +8,14 @@ local M = {}
 M.version = core.version
 M.core = core
 
+--- GGUF inspection without loading weights: llm.gguf.open(path) -> g | nil, msg
+M.gguf = {
+  open = function(path)
+    if type(path) ~= "string" then return nil, "gguf.open: path must be a string" end
+    return core.gguf_open(path)
+  end,
+}
+
 --- What this build can run on: {cpu = {threads, isa, features}, cuda = {compiled, devices}}.
 function M.backends()
   local cuda = { compiled = false, devices = {} }
