@@ -46,6 +46,8 @@ OBJS := $(C_SRCS:%.c=$(BUILD)/%.o)
 
 ifeq ($(CUDA),1)
   CU_SRCS := $(wildcard csrc/cuda/*.cu)
+endif
+ifneq ($(CU_SRCS),)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   NVCCFLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC -Icsrc \
     -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90

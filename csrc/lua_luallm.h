@@ -6,7 +6,9 @@
 
 #include "lua_compat.h"
 
-void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
+void ll_lua_open_gguf(lua_State *L);
+void ll_lua_open_model(lua_State *L);     /* core.model_load */
+void ll_lua_open_context(lua_State *L);   /* core.context_new */      /* core.gguf_open, core.type_info, floatbuf */
 
 
 #endif

@@ -1,0 +1,118 @@
+/* Threaded matrix products on quantized weights: the activation rows are
+ * quantized once to the weights' vec_dot_type, then threads split the weight
+ * rows; each thread walks a chunk of rows for all tokens so the chunk stays
+ * in cache while the tokens stream past it. */
+#include "cpu/cpu_ops.h"
+#include "cpu/kernels_select.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_CHUNK 16
+
+typedef struct mm_job {
+    int n_w;
+    const ll_weight *const *w;
+    float *const *y;
+    const float *const *bias;
+    const void *xq[3];
+    size_t xq_row[3];
+    int T;
+    ll_vec_dot_fn dot[3];
+} mm_job;
+
+static void mm_chunk(const mm_job *j, int i, int64_t r0) {
+    const ll_weight *w = j->w[i];
+    const int K = (int)w->ne0;
+    const int64_t N = w->ne1;
+    const int64_t r1 = r0 + ROW_CHUNK < N ? r0 + ROW_CHUNK : N;
+    float *y = j->y[i];
+    const float *b = j->bias[i];
+    for (int t = 0; t < j->T; t++) {
+        const void *xr = (const uint8_t *)j->xq[i] + (size_t)t * j->xq_row[i];
+        float *yr = y + (size_t)t * N;
+        for (int64_t r = r0; r < r1; r++) {
+            float s;
+            j->dot[i](K, &s, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr);
+            yr[r] = b ? s + b[r] : s;
+        }
+    }
+}
+
+static void mm_worker(int ith, int nth, void *arg) {
+    const mm_job *j = arg;
+    int64_t nchunks = 0;
+    for (int i = 0; i < j->n_w; i++) nchunks += (j->w[i]->ne1 + ROW_CHUNK - 1) / ROW_CHUNK;
+    int64_t lo, hi, g = 0;
+    ll_split(nchunks, ith, nth, &lo, &hi);
+    for (int i = 0; i < j->n_w; i++) {
+        int64_t nc = (j->w[i]->ne1 + ROW_CHUNK - 1) / ROW_CHUNK;
+        for (int64_t c = 0; c < nc; c++, g++)
+            if (g >= lo && g < hi) mm_chunk(j, i, c * ROW_CHUNK);
+    }
+}
+
+typedef struct q_job {
+    ll_from_float_fn q;
+    const float *x;
+    void *out;
+    int K, T;
+    size_t row;
+} q_job;
+
+static void quant_worker(int ith, int nth, void *arg) {
+    q_job *j = arg;
+    int64_t lo, hi;
+    ll_split(j->T, ith, nth, &lo, &hi);
+    for (int64_t t = lo; t < hi; t++)
+        j->q(j->x + (size_t)t * j->K, (uint8_t *)j->out + (size_t)t * j->row, j->K);
+}
+
+int ll_cpu_matmul(ll_pool *pool, ll_actbuf *act, int n_w, const ll_weight *const *w,
+                  float *const *y, const float *const *bias, const float *x, int T, ll_error *e) {
+    mm_job j = {.n_w = n_w, .w = w, .y = y, .bias = bias, .T = T};
+    const int K = (int)w[0]->ne0;
+    /* Quantize x once per distinct activation type (at most 3). */
+    ll_type done_t[3];
+    size_t done_off[3];
+    int n_done = 0;
+    size_t need = 0;
+    for (int i = 0; i < n_w; i++) {
+        ll_type vt = ll_type_get(w[i]->type)->vec_dot_type;
+        bool seen = false;
+        for (int d = 0; d < n_done; d++) seen |= done_t[d] == vt;
+        if (!seen && vt != LL_TYPE_F32) {
+            done_t[n_done] = vt;
+            done_off[n_done++] = need;
+            need += ll_row_size(vt, K) * (size_t)T;
+        }
+    }
+    if (need > act->cap) {
+        void *nb = realloc(act->data, need);
+        if (!nb) return ll_err(e, "matmul: out of memory for activations");
+        act->data = nb;
+        act->cap = need;
+    }
+    for (int d = 0; d < n_done; d++) {
+        q_job qj = {ll_kernel_quantize_act(done_t[d]), x, (uint8_t *)act->data + done_off[d], K, T,
+                    ll_row_size(done_t[d], K)};
+        if (T > 1) ll_pool_run(pool, quant_worker, &qj);
+        else quant_worker(0, 1, &qj);
+    }
+    for (int i = 0; i < n_w; i++) {
+        ll_type vt = ll_type_get(w[i]->type)->vec_dot_type;
+        j.dot[i] = ll_kernel_vec_dot(w[i]->type);
+        if (vt == LL_TYPE_F32) {
+            j.xq[i] = x;
+            j.xq_row[i] = (size_t)K * sizeof(float);
+            continue;
+        }
+        for (int d = 0; d < n_done; d++)
+            if (done_t[d] == vt) {
+                j.xq[i] = (uint8_t *)act->data + done_off[d];
+                j.xq_row[i] = ll_row_size(vt, K);
+            }
+    }
+    ll_pool_run(pool, mm_worker, &j);
+    return 0;
+}

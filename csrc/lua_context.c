@@ -1,0 +1,228 @@
+/* Context userdata: c:eval, c:logits, c:pos, c:clear, c:trim, c:fork.
+ * The context keeps its model userdata alive through its uservalue. */
+#include "lua_luallm.h"
+#include "lua_model.h"
+#include "lua_floatbuf.h"
+#include "context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { ll_context *c; } lctx;
+
+static ll_context *check_ctx(lua_State *L, int i) {
+    lctx *u = luaL_checkudata(L, i, LL_CONTEXT_MT);
+    if (!u->c) luaL_error(L, "context is closed");
+    return u->c;
+}
+
+static int opt_int(lua_State *L, int t, const char *k, int def) {
+    if (!lua_istable(L, t)) return def;
+    lua_getfield(L, t, k);
+    int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* core.context_new(model, {n_ctx, n_seq, n_batch, threads, kv_type}) -> ctx | nil, msg */
+static int l_context_new(lua_State *L) {
+    ll_model *m = ll_lua_check_model(L, 1);
+    ll_context_params p = {0};
+    p.n_ctx = opt_int(L, 2, "n_ctx", 0);
+    p.n_seq = opt_int(L, 2, "n_seq", 1);
+    p.n_batch = opt_int(L, 2, "n_batch", 512);
+    p.n_threads = opt_int(L, 2, "threads", 0);
+    p.kv_type = LL_TYPE_F16;
+    if (p.n_ctx < 0 || p.n_seq < 0 || p.n_batch < 0 || p.n_threads < 0)
+        return ll_pushfail(L, "context: n_ctx, n_seq, n_batch and threads must be positive");
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "kv_type");
+        if (!lua_isnil(L, -1)) {
+            const char *k = luaL_checkstring(L, -1);
+            if (strcmp(k, "f16") == 0 || strcmp(k, "F16") == 0) p.kv_type = LL_TYPE_F16;
+            else if (strcmp(k, "f32") == 0 || strcmp(k, "F32") == 0) p.kv_type = LL_TYPE_F32;
+            else if (strcmp(k, "q8_0") == 0 || strcmp(k, "Q8_0") == 0) p.kv_type = LL_TYPE_Q8_0;
+            else return ll_pushfail(L, "context: kv_type must be \"f16\", \"f32\" or \"q8_0\"");
+        }
+        lua_pop(L, 1);
+    }
+    ll_error e;
+    ll_context *c = ll_context_new(m, &p, &e);
+    if (!c) return ll_pushfail(L, e.msg);
+    lctx *u = ll_newuserdata(L, sizeof *u);
+    u->c = c;
+    ll_setmetatable(L, LL_CONTEXT_MT);
+    lua_newtable(L);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "model");
+    ll_setuservalue(L, -2);
+    return 1;
+}
+
+static int c_close(lua_State *L) {
+    lctx *u = luaL_checkudata(L, 1, LL_CONTEXT_MT);
+    ll_context_free(u->c);
+    u->c = NULL;
+    return 0;
+}
+
+/* Reads an array of integers at index i into a malloc'ed buffer (owned by a
+ * userdata pushed on the stack so an error cannot leak it). */
+static int32_t *int_array(lua_State *L, int i, int *n_out, const char *what) {
+    luaL_checktype(L, i, LUA_TTABLE);
+    int n = (int)ll_rawlen(L, i);
+    int32_t *buf = ll_newuserdata(L, sizeof(int32_t) * (size_t)(n ? n : 1));
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, i, k + 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s[%d] is not a number", what, k + 1);
+        lua_Number v = lua_tonumber(L, -1);
+        if (v != (lua_Number)(int32_t)v) luaL_error(L, "%s[%d] = %f is not a 32-bit integer", what, k + 1, v);
+        buf[k] = (int32_t)v;
+        lua_pop(L, 1);
+    }
+    *n_out = n;
+    return buf;
+}
+
+/* c:eval(ids, {seq = 0, logits = "last"|"all"}) -> n_rows | nil, msg
+ * Appends ids to sequence seq; keeps logits of the last (or every) token. */
+static int c_eval(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int n;
+    int32_t *ids = int_array(L, 2, &n, "ids");
+    if (n == 0) return ll_pushfail(L, "eval: no tokens");
+    int s = opt_int(L, 3, "seq", 0);
+    bool all = false;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "logits");
+        all = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "all") == 0;
+        lua_pop(L, 1);
+    }
+    int32_t *seq = ll_newuserdata(L, sizeof(int32_t) * (size_t)n);
+    bool *want = ll_newuserdata(L, sizeof(bool) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        seq[i] = s;
+        want[i] = all || i == n - 1;
+    }
+    ll_error e;
+    if (ll_context_decode(c, n, ids, seq, NULL, want, &e)) return ll_pushfail(L, e.msg);
+    ll_pushint(L, c->n_logits);
+    return 1;
+}
+
+/* c:decode(tokens, seqs, want) -> n_rows | nil, msg: a batch over several
+ * sequences; want[i] true keeps that token's logits (rows in order). */
+static int c_decode(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int n, ns;
+    int32_t *ids = int_array(L, 2, &n, "tokens");
+    int32_t *seq = int_array(L, 3, &ns, "seqs");
+    if (n == 0) return ll_pushfail(L, "decode: no tokens");
+    if (ns != n) return ll_pushfail(L, "decode: tokens and seqs differ in length");
+    bool *want = ll_newuserdata(L, sizeof(bool) * (size_t)n);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 4, i + 1);
+        want[i] = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    ll_error e;
+    if (ll_context_decode(c, n, ids, seq, NULL, want, &e)) return ll_pushfail(L, e.msg);
+    ll_pushint(L, c->n_logits);
+    return 1;
+}
+
+/* c:logits(i) -> floatbuf copy of row i (1-based; default: the last row) */
+static int c_logits(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
+    const float *row = ll_context_logits(c, i);
+    if (!row) return ll_pushfail(L, "logits: no such row (evaluate first)");
+    int V = c->m->hp.n_vocab;
+    ll_floatbuf *b = ll_lua_new_floatbuf(L, V);
+    memcpy(b->data, row, sizeof(float) * (size_t)V);
+    return 1;
+}
+
+/* c:argmax(i) -> token id with the largest logit in row i (0-based id) */
+static int c_argmax(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
+    const float *row = ll_context_logits(c, i);
+    if (!row) return ll_pushfail(L, "argmax: no such row (evaluate first)");
+    int best = 0;
+    for (int k = 1; k < c->m->hp.n_vocab; k++)
+        if (row[k] > row[best]) best = k;
+    ll_pushint(L, best);
+    return 1;
+}
+
+static int check_seq(lua_State *L, ll_context *c, int i) {
+    int s = (int)luaL_optnumber(L, i, 0);
+    if (s < 0 || s >= c->kv.n_seq) luaL_error(L, "sequence %d is out of range (context has %d)", s, c->kv.n_seq);
+    return s;
+}
+
+static int c_pos(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    ll_pushint(L, c->kv.seq_next[check_seq(L, c, 2)]);
+    return 1;
+}
+
+static int c_clear(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        for (int s = 0; s < c->kv.n_seq; s++) ll_kv_clear(&c->kv, s);
+    } else {
+        ll_kv_clear(&c->kv, check_seq(L, c, 2));
+    }
+    return 0;
+}
+
+static int c_trim(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int s = check_seq(L, c, 2);
+    int n = (int)luaL_checknumber(L, 3);
+    if (n < 0) return luaL_error(L, "trim: n must be >= 0");
+    ll_kv_trim(&c->kv, s, n);
+    return 0;
+}
+
+static int c_fork(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    ll_kv_fork(&c->kv, check_seq(L, c, 2), check_seq(L, c, 3));
+    return 0;
+}
+
+/* c:info() -> {n_ctx, n_seq, n_batch, threads, used, kv_type, bytes} */
+static int c_info(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    size_t bytes = 0;
+    for (int b = 0; b < c->n_be; b++)
+        if (c->be[b]->ops->bytes) bytes += c->be[b]->ops->bytes(c->be[b]);
+    lua_newtable(L);
+    ll_pushint(L, c->p.n_ctx); lua_setfield(L, -2, "n_ctx");
+    ll_pushint(L, c->p.n_seq); lua_setfield(L, -2, "n_seq");
+    ll_pushint(L, c->p.n_batch); lua_setfield(L, -2, "n_batch");
+    ll_pushint(L, c->p.n_threads); lua_setfield(L, -2, "threads");
+    ll_pushint(L, c->kv.n_used); lua_setfield(L, -2, "used");
+    ll_pushint(L, (long long)bytes); lua_setfield(L, -2, "bytes");
+    lua_pushstring(L, ll_type_get(c->p.kv_type)->name); lua_setfield(L, -2, "kv_type");
+    return 1;
+}
+
+void ll_lua_open_context(lua_State *L) {
+    static const luaL_Reg meta[] = {
+        {"__gc", c_close}, {"close", c_close}, {"eval", c_eval}, {"decode", c_decode},
+        {"logits", c_logits}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
+        {"trim", c_trim}, {"fork", c_fork}, {"info", c_info},
+        {NULL, NULL},
+    };
+    luaL_newmetatable(L, LL_CONTEXT_MT);
+    ll_setfuncs(L, meta);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_context_new);
+    lua_setfield(L, -2, "context_new");
+}

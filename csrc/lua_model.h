@@ -1,0 +1,17 @@
+#ifndef LUA_MODEL_H
+#define LUA_MODEL_H
+
+#include "lua_compat.h"
+#include "model.h"
+
+#define LL_MODEL_MT "luallm.model"
+#define LL_CONTEXT_MT "luallm.context"
+
+typedef struct ll_lua_model {
+    ll_model *m;
+} ll_lua_model;
+
+/* The model at stack index i; raises if it is not one or was closed. */
+ll_model *ll_lua_check_model(lua_State *L, int i);
+
+#endif
