@@ -6,5 +6,10 @@
 
 #include "lua_compat.h"
 
+struct ll_tokenizer;
+/* lua_tokenizer.c: core.tokenizer_open; ll_lua_push_tokenizer wraps a
+ * tokenizer owned by the value at owner_index (kept alive, never freed). */
+void ll_lua_open_tokenizer(lua_State *L);
+void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index);
 
 #endif
