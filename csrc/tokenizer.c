@@ -188,14 +188,38 @@ static int load_vocab(ll_tokenizer *t, const gguf_file *g, ll_error *e) {
     t->text_off[n] = o;
     for (int32_t i = 0; i < n; i++)
         if (t->text_off[i + 1] > t->text_off[i]) hash_insert(t, i);
+    return 0;
+}
 
+/* byte_tok for every byte. Some BPE vocabularies (deepseek-llm) list the
+ * characters of bytes that never occur in UTF-8 (0xC0, 0xF5..) as user-defined
+ * tokens; such a token is the byte's token, so it is treated as a normal one:
+ * decoded to its byte and never matched as text, which keeps round trips exact. */
+static void load_byte_tokens(ll_tokenizer *t) {
+    for (int b = 0; b < 256; b++) t->byte_tok[b] = -1;
+    if (t->model == LL_TOK_BPE) {
+        build_byte_map(t);
+        for (int b = 0; b < 256; b++) {
+            int32_t id = ll_tok_lookup(t, t->byte_chr[b], t->byte_chr_len[b]);
+            t->byte_tok[b] = id;
+            if (id >= 0 && t->type[id] == TT_USER) t->type[id] = TT_NORMAL;
+        }
+    } else {
+        for (int b = 0; b < 256; b++) {
+            char name[8];
+            snprintf(name, sizeof name, "<0x%02X>", b);
+            t->byte_tok[b] = ll_tok_lookup(t, name, 6);
+        }
+    }
+}
+
+static void load_pieces(ll_tokenizer *t) {
     uint32_t po = 0;
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < t->n_vocab; i++) {
         t->piece_off[i] = po;
         po += (uint32_t)decode_piece(t, i, t->piece + po);
     }
-    t->piece_off[n] = po;
-    return 0;
+    t->piece_off[t->n_vocab] = po;
 }
 
 static int load_merges(ll_tokenizer *t, const gguf_file *g, ll_error *e) {
@@ -295,21 +319,10 @@ ll_tokenizer *ll_tokenizer_new(const gguf_file *g, ll_error *e) {
         goto fail;
     }
     if (load_vocab(t, g, e)) goto fail;
+    load_byte_tokens(t);
+    load_pieces(t);
     if (t->model == LL_TOK_BPE && load_merges(t, g, e)) goto fail;
     if (load_specials(t, e)) goto fail;
-
-    for (int b = 0; b < 256; b++) t->byte_tok[b] = -1;
-    if (t->model == LL_TOK_BPE) {
-        build_byte_map(t);
-        for (int b = 0; b < 256; b++)
-            t->byte_tok[b] = ll_tok_lookup(t, t->byte_chr[b], t->byte_chr_len[b]);
-    } else {
-        for (int b = 0; b < 256; b++) {
-            char name[8];
-            snprintf(name, sizeof name, "<0x%02X>", b);
-            t->byte_tok[b] = ll_tok_lookup(t, name, 6);
-        }
-    }
 
     bool spm = t->model == LL_TOK_SPM;
     int32_t n = t->n_vocab;

@@ -15,7 +15,11 @@
  * Decoding gives the exact input bytes back: invalid UTF-8 input bytes are
  * single-byte symbols (unicode.h) that byte-level BPE encodes as their byte
  * token and SentencePiece as <0xNN>. No Unicode normalization is applied
- * (llama.cpp applies none for these vocabularies either).
+ * (llama.cpp applies none for these vocabularies either). The one lossy case
+ * is inherent to SentencePiece: a literal U+2581 in the text decodes as a space.
+ * Differences from llama.cpp: user-defined tokens are matched only with
+ * parse_special (llama.cpp always matches them), and overlapping special
+ * tokens resolve leftmost-longest (llama.cpp: longest token first, globally).
  *
  * A tokenizer is immutable after ll_tokenizer_new: every function below may be
  * called from several threads at once. */
