@@ -36,6 +36,7 @@ LL_API int luaopen_luallm_core(lua_State *L) {
         {NULL, NULL},
     };
     ll_newlib(L, fns);
+    ll_lua_open_tokenizer(L);
     lua_pushstring(L, LUALLM_VERSION);
     lua_setfield(L, -2, "version");
     ll_lua_open_gguf(L);

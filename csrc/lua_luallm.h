@@ -6,9 +6,14 @@
 
 #include "lua_compat.h"
 
-void ll_lua_open_gguf(lua_State *L);
+void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
 void ll_lua_open_model(lua_State *L);     /* core.model_load */
-void ll_lua_open_context(lua_State *L);   /* core.context_new */      /* core.gguf_open, core.type_info, floatbuf */
+void ll_lua_open_context(lua_State *L);   /* core.context_new */
 
+struct ll_tokenizer;
+/* lua_tokenizer.c: core.tokenizer_open; ll_lua_push_tokenizer wraps a
+ * tokenizer owned by the value at owner_index (kept alive, never freed). */
+void ll_lua_open_tokenizer(lua_State *L);
+void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index);
 
 #endif

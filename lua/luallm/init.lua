@@ -25,4 +25,11 @@ function M.backends()
   return { cpu = core.cpu_info(), cuda = cuda }
 end
 
+--- Tokenizer of a GGUF file, without loading weights: llm.tokenizer.open(path).
+M.tokenizer = {
+  open = function(path)
+    return core.tokenizer_open(path)
+  end,
+}
+
 return M
