@@ -38,5 +38,7 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_newlib(L, fns);
     lua_pushstring(L, LUALLM_VERSION);
     lua_setfield(L, -2, "version");
+    ll_lua_open_logits(L);
+    ll_lua_open_sampler(L);
     return 1;
 }

@@ -6,5 +6,7 @@
 
 #include "lua_compat.h"
 
+void ll_lua_open_logits(lua_State *L);  /* lua_logits.c: core.logits_from_table */
+void ll_lua_open_sampler(lua_State *L); /* lua_sampler.c: core.sampler.* */
 
 #endif

@@ -7,6 +7,8 @@ local M = {}
 
 M.version = core.version
 M.core = core
+M.sampler = require("luallm.sampler")
+M.reasoning = require("luallm.reasoning")
 
 --- What this build can run on: {cpu = {threads, isa, features}, cuda = {compiled, devices}}.
 function M.backends()
