@@ -95,10 +95,11 @@ function M.new(opts)
       add(M.greedy())
       return
     end
+    -- anything but the "off" value goes to the constructor, which checks it
     if o.top_k ~= 0 then add(M.top_k(o.top_k)) end
-    if o.typical_p < 1 then add(M.typical(o.typical_p)) end
-    if o.top_p < 1 then add(M.top_p(o.top_p)) end
-    if o.min_p > 0 then add(M.min_p(o.min_p)) end
+    if o.typical_p ~= 1 then add(M.typical(o.typical_p)) end
+    if o.top_p ~= 1 then add(M.top_p(o.top_p)) end
+    if o.min_p ~= 0 then add(M.min_p(o.min_p)) end
     add(M.temperature(o.temperature))
     add(M.dist(o.seed))
   end)
