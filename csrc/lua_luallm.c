@@ -42,5 +42,7 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_gguf(L);
     ll_lua_open_model(L);
     ll_lua_open_context(L);
+    ll_lua_open_logits(L);
+    ll_lua_open_sampler(L);
     return 1;
 }

@@ -15,5 +15,7 @@ struct ll_tokenizer;
  * tokenizer owned by the value at owner_index (kept alive, never freed). */
 void ll_lua_open_tokenizer(lua_State *L);
 void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index);
+void ll_lua_open_logits(lua_State *L);  /* lua_logits.c: core.logits_from_table */
+void ll_lua_open_sampler(lua_State *L); /* lua_sampler.c: core.sampler.* */
 
 #endif

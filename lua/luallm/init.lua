@@ -7,6 +7,8 @@ local M = {}
 
 M.version = core.version
 M.core = core
+M.sampler = require("luallm.sampler")
+M.reasoning = require("luallm.reasoning")
 
 --- GGUF inspection without loading weights: llm.gguf.open(path) -> g | nil, msg
 M.gguf = {
