@@ -434,6 +434,7 @@ local function lex(src, opts)
     end
     if not tag then
       push_text(src:sub(pos), pos, false)
+      count_lines(pos, n)
       break
     end
     local mod = src:sub(s + 2, s + 2)
