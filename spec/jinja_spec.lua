@@ -191,7 +191,9 @@ describe("luallm.jinja", function()
 
     it("reports runtime errors with their line", function()
       fails("\n{{ 'a' + 1 }}", "cannot add 'string' and 'number' at line 2")
-      fails("{{ x.y }}", "undefined value has no attribute 'y' at line 1")
+      fails("{{ x.y }}", "x is undefined at line 1")
+      fails("{{ m.a.b }}", "m%.a is undefined at line 1", { m = {} })
+      fails("{{ 'a' + m['k'] }}", "m%['k'%] is undefined", { m = {} })
       fails("{{ 1 | nosuchfilter }}", "unknown filter 'nosuchfilter'")
       fails("{% set l = [1] %}{% set l.x = 2 %}", "only namespace")
       fails("{{ nope() }}", "'nope' is undefined")
@@ -200,6 +202,25 @@ describe("luallm.jinja", function()
     it("turns raise_exception(msg) into nil, message", function()
       fails("ok\n{{ raise_exception('Conversation roles must alternate') }}",
         "raise_exception: Conversation roles must alternate at line 2")
+    end)
+
+    it("refuses deep nesting and runaway recursion with a message", function()
+      fails("{{ " .. string.rep("(", 5000) .. "1" .. string.rep(")", 5000) .. " }}", "nesting too deep")
+      fails(string.rep("{% if true %}", 5000) .. string.rep("{% endif %}", 5000), "nesting too deep")
+      fails("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion too deep")
+    end)
+
+    it("gives nil, message for every truncation of a real template", function()
+      local f = assert(io.open((debug.getinfo(1, "S").source:sub(2):match("^(.*)/[^/]*$") or "spec")
+        .. "/fixtures/chat/llama3.1.jinja", "rb"))
+      local src = f:read("a")
+      f:close()
+      local vars = { messages = { { role = "user", content = "x" } }, add_generation_prompt = true }
+      for cut = 1, #src, 7 do
+        local ok, out, err = pcall(jinja.render, src:sub(1, cut), vars, HF)
+        assert.is_true(ok)
+        assert.is_true(out ~= nil or (type(err) == "string" and err:match("^jinja: ") ~= nil))
+      end
     end)
 
     it("never lets a Lua error escape", function()

@@ -634,7 +634,16 @@ function Parser:concat() return self:binary(Parser.math2, CONCAT) end
 function Parser:math2() return self:binary(Parser.pow, MATH2) end
 function Parser:pow() return self:binary(Parser.unary, POW) end
 
+-- Nesting limit, so a hostile template gets an error, not a stack overflow.
+local MAX_DEPTH = 200
+
+function Parser:enter()
+  self.depth = self.depth + 1
+  if self.depth > MAX_DEPTH then self:fail("nesting too deep") end
+end
+
 function Parser:unary(no_filter)
+  self:enter()
   local t = self:peek()
   local e
   if t.t == "op" and (t.v == "-" or t.v == "+") then
@@ -645,6 +654,7 @@ function Parser:unary(no_filter)
   end
   e = self:postfix(e)
   if not no_filter then e = self:filters(e) end
+  self.depth = self.depth - 1
   return e
 end
 
@@ -822,10 +832,12 @@ end
 -- Statements up to one of the `ends` keywords; returns body, ending keyword.
 function Parser:body(ends)
   local body = {}
+  self:enter()
   while true do
     local t = self:peek()
     if t.t == "eof" then
       if ends then self:fail("unexpected end of template (missing '" .. ends[#ends] .. "')", t) end
+      self.depth = self.depth - 1
       return body, nil
     elseif t.t == "text" then
       self:next()
@@ -847,6 +859,7 @@ function Parser:body(ends)
         for _, e in ipairs(ends) do
           if kw.v == e then
             self:next(); self:next()
+            self.depth = self.depth - 1
             return body, e
           end
         end
@@ -964,7 +977,7 @@ function Parser:statement(kw)
 end
 
 local function parse(toks)
-  local p = setmetatable({ toks = toks, i = 1 }, Parser)
+  local p = setmetatable({ toks = toks, i = 1, depth = 0 }, Parser)
   local body = p:body(nil)
   return body
 end
@@ -973,7 +986,9 @@ end
 -- Evaluator
 ---------------------------------------------------------------------------
 
-local function new_frame(parent) return { vars = {}, parent = parent } end
+-- A frame holds one scope's variables; `state` is shared by the whole render
+-- (state.line: the statement being run, for errors raised without a line).
+local function new_frame(parent) return { vars = {}, parent = parent, state = parent.state } end
 
 local function lookup(frame, name)
   while frame do
@@ -1155,6 +1170,26 @@ local function do_slice(obj, a, b, c, line)
   raise("'" .. type_name(obj) .. "' object cannot be sliced", line)
 end
 
+-- Source-like text of an expression, for "'x.y' is undefined" messages.
+local function expr_text(n, depth)
+  depth = depth or 0
+  if depth > 8 then return "..." end
+  if n.k == "name" then return n.n end
+  if n.k == "attr" then return expr_text(n.obj, depth + 1) .. "." .. n.name end
+  if n.k == "item" and n.key.k == "lit" then
+    return expr_text(n.obj, depth + 1) .. "[" .. py_repr(n.key.v) .. "]"
+  end
+  return nil
+end
+
+-- Raise "'<expr>' is undefined" when an operand that must exist does not.
+local function need_defined(v, n)
+  if v ~= UNDEF then return v end
+  local text = expr_text(n)
+  if text then raise(text .. " is undefined", n.line) end
+  return v
+end
+
 local EVAL = {}
 
 EVAL.lit = function(n) return n.v end
@@ -1175,10 +1210,12 @@ EVAL.dict = function(n, frame)
   end
   return out
 end
-EVAL.attr = function(n, frame) return get_attr(eval(n.obj, frame), n.name, n.line) end
-EVAL.item = function(n, frame) return get_item(eval(n.obj, frame), eval(n.key, frame), n.line) end
+EVAL.attr = function(n, frame) return get_attr(need_defined(eval(n.obj, frame), n.obj), n.name, n.line) end
+EVAL.item = function(n, frame)
+  return get_item(need_defined(eval(n.obj, frame), n.obj), eval(n.key, frame), n.line)
+end
 EVAL.slice = function(n, frame)
-  local obj = eval(n.obj, frame)
+  local obj = need_defined(eval(n.obj, frame), n.obj)
   local a = n.a and eval(n.a, frame)
   local b = n.b and eval(n.b, frame)
   local c = n.c and eval(n.c, frame)
@@ -1209,7 +1246,14 @@ EVAL.test = function(n, frame)
   if n.neg then return not r end
   return r
 end
-EVAL.bin = function(n, frame) return arith(n.op, eval(n.a, frame), eval(n.b, frame), n.line) end
+EVAL.bin = function(n, frame)
+  local a, b = eval(n.a, frame), eval(n.b, frame)
+  if n.op ~= "~" then
+    need_defined(a, n.a)
+    need_defined(b, n.b)
+  end
+  return arith(n.op, a, b, n.line)
+end
 EVAL.neg = function(n, frame)
   local v = to_num(eval(n.e, frame), "unary " .. (n.plus and "+" or "-"), n.line)
   if n.plus then return v end
@@ -1235,18 +1279,16 @@ EVAL.cmp = function(n, frame)
   local left = eval(n.first, frame)
   for _, o in ipairs(n.ops) do
     local right = eval(o.e, frame)
+    if o.op == "in" or o.op == "not in" then need_defined(right, o.e) end
     if not compare(o.op, left, right, n.line) then return false end
     left = right
   end
   return true
 end
 
+-- Errors raised without a line get the line of their statement (exec_body).
 function eval(n, frame)
-  local ok, v = pcall(EVAL[n.k], n, frame)
-  if not ok then
-    if type(v) == "table" and v.jinja and not v.line then v.line = n.line end
-    error(v, 0)
-  end
+  local v = EVAL[n.k](n, frame)
   if v == nil then return UNDEF end
   return v
 end
@@ -1290,6 +1332,7 @@ EXEC.set = function(n, frame) assign(frame, n.target, eval(n.e, frame), n.line) 
 EXEC.setblock = function(n, frame)
   local buf = {}
   exec_body(n.body, frame, buf)
+  frame.state.line = n.line
   assign(frame, n.target, table.concat(buf), n.line)
 end
 EXEC["do"] = function(n, frame) eval(n.e, frame) end
@@ -1333,7 +1376,9 @@ end
 
 EXEC.macro = function(n, frame)
   local defn_frame = frame
+  local active = 0 -- calls in progress: recursion gets an error before the stack ends
   frame.vars[n.name] = func(function(args, kwargs, line)
+    if active >= MAX_DEPTH then raise("macro '" .. n.name .. "' recursion too deep", line) end
     local f = new_frame(defn_frame)
     for i, p in ipairs(n.params) do
       local v = args[i]
@@ -1343,7 +1388,14 @@ EXEC.macro = function(n, frame)
     end
     if #args > #n.params then raise("macro '" .. n.name .. "' takes " .. #n.params .. " arguments", line) end
     local buf = {}
+    local state = f.state
+    local caller_line = state.line
+    active = active + 1
     exec_body(n.body, f, buf)
+    -- an error unwinds the whole render (this closure lives for one render
+    -- only), so the count needs no restoring on that path
+    active = active - 1
+    state.line = caller_line
     return table.concat(buf)
   end)
 end
@@ -1353,17 +1405,16 @@ EXEC.filterblock = function(n, frame, out)
   if not f then raise("unknown filter '" .. n.name .. "'", n.line) end
   local buf = {}
   exec_body(n.body, frame, buf)
+  frame.state.line = n.line
   local args, kwargs = eval_args(n, frame)
   out[#out + 1] = to_str(f(table.concat(buf), args, kwargs, n.line, frame))
 end
 
 function exec_body(body, frame, out)
+  local state = frame.state
   for _, n in ipairs(body) do
-    local ok, sig = pcall(EXEC[n.k], n, frame, out)
-    if not ok then
-      if type(sig) == "table" and sig.jinja and not sig.line then sig.line = n.line end
-      error(sig, 0)
-    end
+    state.line = n.line
+    local sig = EXEC[n.k](n, frame, out)
     if sig then return sig end
   end
 end
@@ -1820,11 +1871,16 @@ M.filters, M.tests, M.globals = FILTERS, TESTS, GLOBALS
 -- Public API
 ---------------------------------------------------------------------------
 
-local function err_msg(e)
+local function err_msg(e, line)
   if type(e) == "table" and e.jinja then
-    return "jinja: " .. e.jinja .. (e.line and (" at line " .. e.line) or "")
+    line = e.line or line
+    return "jinja: " .. e.jinja .. (line and (" at line " .. line) or "")
   end
-  return "jinja: internal error: " .. tostring(e)
+  local msg = tostring(e)
+  if msg:find("stack overflow", 1, true) then
+    return "jinja: template nests or recurses too deeply" .. (line and (" at line " .. line) or "")
+  end
+  return "jinja: internal error: " .. msg .. (line and (" at line " .. line) or "")
 end
 
 local Template = {}
@@ -1845,13 +1901,13 @@ end
 --- Renders with the variables in `vars` (a table; nil values are undefined).
 --- Returns the output string or nil, message.
 function Template:render(vars)
-  local root = { vars = {} }
+  local root = { vars = {}, state = { line = 1 } }
   for k, v in pairs(GLOBALS) do root.vars[k] = v end
   local top = new_frame(root)
   for k, v in pairs(vars or {}) do top.vars[k] = v end
   local out = {}
   local ok, res = pcall(exec_body, self.ast, top, out)
-  if not ok then return nil, err_msg(res) end
+  if not ok then return nil, err_msg(res, root.state.line) end
   return table.concat(out)
 end
 
