@@ -3,6 +3,7 @@
 #include "lua_luallm.h"
 #include "lua_model.h"
 #include "lua_floatbuf.h"
+#include "lua_logits.h"
 #include "context.h"
 
 #include <stdlib.h>
@@ -132,8 +133,19 @@ static int c_decode(lua_State *L) {
     return 1;
 }
 
-/* c:logits(i) -> floatbuf copy of row i (1-based; default: the last row) */
+/* c:logits(i) -> Logits copy of row i (1-based; default: the last row):
+ * #l, l:get(id), l:argmax(), l:topk(k); what samplers take. */
 static int c_logits(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
+    const float *row = ll_context_logits(c, i);
+    if (!row) return ll_pushfail(L, "logits: no such row (evaluate first)");
+    ll_lua_push_logits(L, row, c->m->hp.n_vocab);
+    return 1;
+}
+
+/* c:logits_buf(i) -> floatbuf copy of row i (1-based indexing of values) */
+static int c_logits_buf(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
     int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
     const float *row = ll_context_logits(c, i);
@@ -214,7 +226,7 @@ static int c_info(lua_State *L) {
 void ll_lua_open_context(lua_State *L) {
     static const luaL_Reg meta[] = {
         {"__gc", c_close}, {"close", c_close}, {"eval", c_eval}, {"decode", c_decode},
-        {"logits", c_logits}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
+        {"logits", c_logits}, {"logits_buf", c_logits_buf}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
         {"trim", c_trim}, {"fork", c_fork}, {"info", c_info},
         {NULL, NULL},
     };

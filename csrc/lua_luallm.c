@@ -30,9 +30,16 @@ static int l_cpu_info(lua_State *L) {
     return 1;
 }
 
+/* core.now_ms() -> monotonic milliseconds (generation statistics) */
+static int l_now_ms(lua_State *L) {
+    lua_pushnumber(L, ll_now_ms());
+    return 1;
+}
+
 LL_API int luaopen_luallm_core(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"cpu_info", l_cpu_info},
+        {"now_ms", l_now_ms},
         {NULL, NULL},
     };
     ll_newlib(L, fns);

@@ -4,6 +4,7 @@
 #include "lua_luallm.h"
 #include "lua_model.h"
 #include "model.h"
+#include "tokenizer.h"
 
 #include <string.h>
 
@@ -34,6 +35,11 @@ static int l_model_load(lua_State *L) {
         gguf_close(g);
         return ll_pushfail(L, e.msg);
     }
+    ll_tokenizer *tok = ll_tokenizer_new(g, &e);
+    if (!tok) {
+        ll_model_free(m);
+        return ll_pushfail(L, e.msg);
+    }
 #ifndef LL_HAVE_CUDA
     if (n_gpu != 0 && n_gpu != -9999) n_gpu = 0; /* no GPU in this build: all on the CPU */
 #endif
@@ -43,6 +49,7 @@ static int l_model_load(lua_State *L) {
     m->load_ms = ll_now_ms() - t0;
     ll_lua_model *u = ll_newuserdata(L, sizeof *u);
     u->m = m;
+    u->tok = tok;
     ll_setmetatable(L, LL_MODEL_MT);
     lua_newtable(L);
     ll_setuservalue(L, -2);
@@ -51,9 +58,19 @@ static int l_model_load(lua_State *L) {
 
 static int m_close(lua_State *L) {
     ll_lua_model *u = luaL_checkudata(L, 1, LL_MODEL_MT);
+    ll_tokenizer_free(u->tok);
     ll_model_free(u->m);
     u->m = NULL;
+    u->tok = NULL;
     return 0;
+}
+
+/* m:tokenizer() -> tokenizer (borrowed: keeps the model alive) */
+static int m_tokenizer(lua_State *L) {
+    ll_lua_check_model(L, 1);
+    ll_lua_model *u = lua_touserdata(L, 1);
+    ll_lua_push_tokenizer(L, u->tok, 1);
+    return 1;
 }
 
 /* m:info() -> table of hyper-parameters */
@@ -136,7 +153,7 @@ static int m_meta(lua_State *L) {
 void ll_lua_open_model(lua_State *L) {
     static const luaL_Reg meta[] = {
         {"__gc", m_close}, {"close", m_close}, {"info", m_info},
-        {"placement", m_placement}, {"meta", m_meta},
+        {"placement", m_placement}, {"meta", m_meta}, {"tokenizer", m_tokenizer},
         {NULL, NULL},
     };
     luaL_newmetatable(L, LL_MODEL_MT);

@@ -7,8 +7,10 @@
 #define LL_MODEL_MT "luallm.model"
 #define LL_CONTEXT_MT "luallm.context"
 
+struct ll_tokenizer;
 typedef struct ll_lua_model {
     ll_model *m;
+    struct ll_tokenizer *tok; /* built from the same file at load */
 } ll_lua_model;
 
 /* The model at stack index i; raises if it is not one or was closed. */

@@ -28,7 +28,7 @@ for _, name in ipairs({ "micro-r1-qwen2", "micro-r1-llama" }) do
       for _, p in ipairs(ref.prompts) do
         ctx:clear()
         assert(ctx:eval(p.prompt_ids))
-        local l = ctx:logits()
+        local l = ctx:logits_buf()
         local prev = math.huge
         for k = 1, 20 do
           local v = l[p.top20_ids[k] + 1]
@@ -49,7 +49,7 @@ for _, name in ipairs({ "micro-r1-qwen2", "micro-r1-llama" }) do
       local raw = assert(io.open(fpath, "rb")):read("a")
       ctx:clear()
       assert(ctx:eval(ref.prompts[1].prompt_ids))
-      local l = ctx:logits()
+      local l = ctx:logits_buf()
       assert.are.equal(#raw / 4, #l)
       local worst = 0
       local unpack = string.unpack or function(_, s, pos)

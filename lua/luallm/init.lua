@@ -34,4 +34,16 @@ M.tokenizer = {
   end,
 }
 
+local model = require("luallm.model")
+
+--- llm.load(path, opts) -> Model | nil, msg (see luallm/model.lua)
+M.load = model.load
+
+--- llm.chat_template(model, messages, {add_generation_prompt = true, thinking = bool})
+function M.chat_template(m, messages, opts)
+  return m:chat_template(messages, opts)
+end
+
+M.chat = require("luallm.chat")
+
 return M
