@@ -7,6 +7,7 @@
 #include "lua_compat.h"
 
 void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
+void ll_lua_open_quants(lua_State *L);    /* block-format and kernel test hooks */
 
 
 #endif
