@@ -16,6 +16,10 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* Fully unroll the short fixed loops over a block's parts: shift counts and
+ * shuffle controls become constants and nothing spills (-O2 won't do it). */
+#define LL_UNROLL _Pragma("GCC unroll 8")
+
 static inline float ll_hsum_ps256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -218,8 +222,10 @@ static inline void ll_dot_q2_K_256(int n, float *s, const void *vx, const void *
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[b].bsums);
         const int summ = ll_hsum_epi32_256(_mm256_madd_epi16(bs, mins));
         __m256i isum = _mm256_setzero_si256();
+        LL_UNROLL
         for (int h = 0; h < 2; h++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
+            LL_UNROLL
             for (int sh = 0; sh < 4; sh++) {
                 const int g = 8 * h + 2 * sh;
                 const __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * sh), m3);
@@ -244,8 +250,10 @@ static inline void ll_dot_q3_K_256(int n, float *s, const void *vx, const void *
         for (int g = 0; g < 16; g++) sc[g] = (int16_t)(ll_q3k_scale(x[b].scales, g) - 32);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].hmask);
         __m256i isum = _mm256_setzero_si256();
+        LL_UNROLL
         for (int h = 0; h < 2; h++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
+            LL_UNROLL
             for (int sh = 0; sh < 4; sh++) {
                 const int g = 8 * h + 2 * sh;
                 const __m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + sh)));
@@ -263,76 +271,81 @@ static inline void ll_dot_q3_K_256(int n, float *s, const void *vx, const void *
     *s = ll_hsum_ps256(acc);
 }
 
-/* Scales and mins of a Q4_K/Q5_K super-block, as int16 (8 each). */
-static inline void ll_k4_unpack(const uint8_t *scales, int16_t *sc, int16_t *m) {
-    for (int j = 0; j < 8; j++) {
-        uint8_t a, b;
-        ll_k4_scale_min(j, scales, &a, &b);
-        sc[j] = a;
-        m[j] = b;
-    }
+/* Scales and mins of a Q4_K/Q5_K super-block as 8 int16 each, unpacked
+ * four at a time from 32-bit words (see ll_k4_scale_min for the layout). */
+static inline void ll_k4_scales(const uint8_t *s, __m128i *sc16, __m128i *m16) {
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    *sc16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo));
+    *m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)m_hi, (int)m_lo));
 }
 
-/* Σ_j m[j] * (bsums[2j] + bsums[2j+1]) */
-static inline int ll_k4_minsum(const int16_t *m, const int16_t *bsums) {
-    const __m128i mv = _mm_loadu_si128((const __m128i *)m);
-    const __m256i m2 = _mm256_cvtepu16_epi32(mv); /* m[j] in 32-bit lane j */
-    const __m256i mm = _mm256_or_si256(m2, _mm256_slli_epi32(m2, 16)); /* m[j] in both halves */
-    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
-    return ll_hsum_epi32_256(_mm256_madd_epi16(bs, mm));
+/* 4 int32: m[2i] * (bsums[4i] + bsums[4i+1]) + m[2i+1] * (bsums[4i+2] + bsums[4i+3]),
+ * i.e. the min term of a Q4_K/Q5_K super-block, partially summed. */
+static inline __m128i ll_k4_mins(__m128i m16, const int16_t *bsums) {
+    const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums),
+                                         _mm_loadu_si128((const __m128i *)(bsums + 8)));
+    return _mm_madd_epi16(pairs, m16);
+}
+
+/* int16 element j of a vector holding 8 int16 in both 128-bit lanes,
+ * broadcast (shuffle control picking bytes 2j, 2j+1). */
+static inline __m256i ll_bcast_epi16(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))));
+}
+
+/* Shared by Q4_K and Q5_K: 4 chunks of 64 weights = 32 bytes of nibbles
+ * (+ a fifth bit from qh for Q5_K). */
+static inline void ll_dot_k4_256(int n, float *s, const void *vx, const void *vy, bool five) {
+    const ll_block_q8_K *y = vy;
+    const size_t bs = five ? sizeof(ll_block_q5_K) : sizeof(ll_block_q4_K);
+    const uint8_t *xb = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int b = 0; b < n / LL_QK_K; b++, xb += bs) {
+        const ll_block_q4_K *x4 = (const ll_block_q4_K *)xb;
+        const ll_block_q5_K *x5 = (const ll_block_q5_K *)xb;
+        const uint8_t *qs = five ? x5->qs : x4->qs;
+        __m128i sc16, m16;
+        ll_k4_scales(five ? x5->scales : x4->scales, &sc16, &m16);
+        const __m256i scv = _mm256_broadcastsi128_si256(sc16);
+        __m256i h = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
+        __m256i isum = _mm256_setzero_si256();
+        LL_UNROLL
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) { /* bits 2c, 2c+1 of qh are at bits 0, 1 of h after c shifts by 2 */
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
+                h = _mm256_srli_epi16(h, 2);
+            }
+            const __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c)));
+            const __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c + 32)));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, ll_bcast_epi16(scv, 2 * c)));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, ll_bcast_epi16(scv, 2 * c + 1)));
+        }
+        const float d = y[b].d * ll_h2f(five ? x5->d : x4->d), dmin = y[b].d * ll_h2f(five ? x5->dmin : x4->dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(ll_k4_mins(m16, y[b].bsums)), accm);
+    }
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    *s = ll_hsum_ps256(acc) - _mm_cvtss_f32(m);
 }
 
 static inline void ll_dot_q4_K_256(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q4_K *x = vx;
-    const ll_block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0;
-    for (int b = 0; b < n / LL_QK_K; b++) {
-        int16_t sc[8], m[8];
-        ll_k4_unpack(x[b].scales, sc, m);
-        __m256i isum = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * c));
-            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c)));
-            const __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c + 32)));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * c])));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * c + 1])));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm256_cvtepi32_ps(isum), acc);
-        summ += y[b].d * ll_h2f(x[b].dmin) * (float)ll_k4_minsum(m, y[b].bsums);
-    }
-    *s = ll_hsum_ps256(acc) - summ;
+    ll_dot_k4_256(n, s, vx, vy, false);
 }
 
 static inline void ll_dot_q5_K_256(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q5_K *x = vx;
-    const ll_block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
-    __m256 acc = _mm256_setzero_ps();
-    float summ = 0;
-    for (int b = 0; b < n / LL_QK_K; b++) {
-        int16_t sc[8], m[8];
-        ll_k4_unpack(x[b].scales, sc, m);
-        __m256i h = _mm256_loadu_si256((const __m256i *)x[b].qh);
-        __m256i isum = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            /* bits 2c and 2c+1 of qh sit at bits 0 and 1 of h after c shifts by 2 */
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * c));
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-                                               _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
-            h = _mm256_srli_epi16(h, 2);
-            const __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c)));
-            const __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c + 32)));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * c])));
-            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * c + 1])));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm256_cvtepi32_ps(isum), acc);
-        summ += y[b].d * ll_h2f(x[b].dmin) * (float)ll_k4_minsum(m, y[b].bsums);
-    }
-    *s = ll_hsum_ps256(acc) - summ;
+    ll_dot_k4_256(n, s, vx, vy, true);
 }
 
 static inline void ll_dot_q6_K_256(int n, float *s, const void *vx, const void *vy) {
@@ -341,11 +354,15 @@ static inline void ll_dot_q6_K_256(int n, float *s, const void *vx, const void *
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < n / LL_QK_K; b++) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)x[b].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
         /* the -32 offset of every weight, through the activations' group sums */
         const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums), sc16);
         __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+        LL_UNROLL
         for (int h = 0; h < 2; h++) {
+            /* scales 8h..8h+7 as int16 in both lanes */
+            const __m256i sch = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_unpackhi_epi64(s8, s8) : s8));
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h));
@@ -355,11 +372,14 @@ static inline void ll_dot_q6_K_256(int n, float *s, const void *vx, const void *
             v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
             v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            LL_UNROLL
             for (int k = 0; k < 4; k++) {
-                const int g = 8 * h + 2 * k;
+                /* groups 2k, 2k+1 of this half: scale 2k in lanes 0-7, 2k+1 in lanes 8-15 */
+                const __m256i ctl = _mm256_set_m128i(_mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
+                                                     _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k))));
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * k));
                 const __m256i p = _mm256_maddubs_epi16(v[k], a);
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ll_pair_epi16(x[b].scales[g], x[b].scales[g + 1])));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, ctl)));
             }
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm256_cvtepi32_ps(isum), acc);
@@ -398,6 +418,7 @@ static inline __m256i ll_pack_i32_to_i8(__m256i a, __m256i b, __m256i c, __m256i
 /* One block of 32 with Q8_0 rounding; returns d, stores q, *sum = Σq. */
 static inline float ll_quant_block32_256(const float *x, int8_t *q, int *sum) {
     __m256 v[4], mx = _mm256_setzero_ps();
+    LL_UNROLL
     for (int k = 0; k < 4; k++) {
         v[k] = _mm256_loadu_ps(x + 8 * k);
         mx = _mm256_max_ps(mx, ll_abs_ps256(v[k]));
@@ -406,6 +427,7 @@ static inline float ll_quant_block32_256(const float *x, int8_t *q, int *sum) {
     const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     const __m256 idv = _mm256_set1_ps(id);
     __m256i qi[4];
+    LL_UNROLL
     for (int k = 0; k < 4; k++) qi[k] = _mm256_cvttps_epi32(ll_round_away_ps256(_mm256_mul_ps(v[k], idv)));
     _mm256_storeu_si256((__m256i *)q, ll_pack_i32_to_i8(qi[0], qi[1], qi[2], qi[3]));
     if (sum) {
@@ -458,6 +480,7 @@ static inline void ll_quantize_q8_K_256(const float *x, void *vy, int64_t n) {
         const __m256 is = _mm256_set1_ps(iscale);
         for (int i = 0; i < LL_QK_K; i += 32) {
             __m256i qi[4];
+            LL_UNROLL
             for (int k = 0; k < 4; k++) /* cvtps rounds half to even, as the reference does */
                 qi[k] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), is));
             const __m256i q8 = ll_pack_i32_to_i8(qi[0], qi[1], qi[2], qi[3]);
