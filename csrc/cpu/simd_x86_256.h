@@ -65,11 +65,6 @@ static inline __m256i ll_bits_to_bytes_256(const uint8_t qh[4]) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
-/* int16 vector: a in lanes 0..7, b in lanes 8..15 (scales of two groups). */
-static inline __m256i ll_pair_epi16(int a, int b) {
-    return _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a));
-}
-
 /* ---- float weights x float activations ---- */
 
 static inline void ll_dot_f32_256(int n, float *s, const void *vx, const void *vy) {
@@ -211,62 +206,93 @@ static inline void ll_dot_q5_1_256(int n, float *s, const void *vx, const void *
 
 /* ---- K formats x Q8_K ---- */
 
+/* Control for _mm256_shuffle_epi8 on 8 int16 held in both 128-bit lanes:
+ * element j broadcast in lanes 0..7, element j+1 in lanes 8..15. */
+static inline __m256i ll_pair_ctl(int j) {
+    return _mm256_set_m128i(_mm_set1_epi16((short)(((2 * j + 3) << 8) | (2 * j + 2))),
+                            _mm_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))));
+}
+
+/* The 16 int8 values of v (one per group of 16 weights) as int16, half h
+ * (groups 8h..8h+7) in both 128-bit lanes. */
+static inline __m256i ll_half_epi16(__m128i v, int h) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_unpackhi_epi64(v, v) : v));
+}
+
 static inline void ll_dot_q2_K_256(int n, float *s, const void *vx, const void *vy) {
     const ll_block_q2_K *x = vx;
     const ll_block_q8_K *y = vy;
     const __m256i m3 = _mm256_set1_epi8(3);
-    float sum = 0;
+    __m256 acc = _mm256_setzero_ps();
+    __m256 accm = _mm256_setzero_ps();
     for (int b = 0; b < n / LL_QK_K; b++) {
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[b].scales);
+        const __m128i scl = _mm_and_si128(sc8, _mm_set1_epi8(0x0F));
         const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), _mm_set1_epi8(0x0F)));
         const __m256i bs = _mm256_loadu_si256((const __m256i *)y[b].bsums);
-        const int summ = ll_hsum_epi32_256(_mm256_madd_epi16(bs, mins));
+        const __m256i mprod = _mm256_madd_epi16(bs, mins);
         __m256i isum = _mm256_setzero_si256();
         LL_UNROLL
         for (int h = 0; h < 2; h++) {
+            const __m256i sch = ll_half_epi16(scl, h);
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
             LL_UNROLL
             for (int sh = 0; sh < 4; sh++) {
-                const int g = 8 * h + 2 * sh;
                 const __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * sh), m3);
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * sh));
-                const __m256i sc = ll_pair_epi16(x[b].scales[g] & 0xF, x[b].scales[g + 1] & 0xF);
+                const __m256i sc = _mm256_shuffle_epi8(sch, ll_pair_ctl(2 * sh));
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(v, a), sc));
             }
         }
         const float d = y[b].d * ll_h2f(x[b].d), dmin = y[b].d * ll_h2f(x[b].dmin);
-        sum += d * (float)ll_hsum_epi32_256(isum) - dmin * (float)summ;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(mprod), accm);
     }
-    *s = sum;
+    *s = ll_hsum_ps256(acc) - ll_hsum_ps256(accm);
 }
 
+/* The 16 scales of a Q3_K block minus 32, as int8, unpacked from 32-bit
+ * words: low nibbles from bytes 0..7, high 2-bit pairs from bytes 8..11. */
+static inline __m128i ll_q3k_scales(const uint8_t *s) {
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const uint32_t w0 = (a & m4) | ((c & m2) << 4);
+    const uint32_t w1 = (b & m4) | (((c >> 2) & m2) << 4);
+    const uint32_t w2 = ((a >> 4) & m4) | (((c >> 4) & m2) << 4);
+    const uint32_t w3 = ((b >> 4) & m4) | (((c >> 6) & m2) << 4);
+    return _mm_sub_epi8(_mm_set_epi32((int)w3, (int)w2, (int)w1, (int)w0), _mm_set1_epi8(32));
+}
+
+/* Q3_K: each weight is q - 4 with q = low 2 bits + 4 * (hmask bit) in 0..7;
+ * the -4 goes through the activations' group sums, as Q6_K's -32 does. */
 static inline void ll_dot_q3_K_256(int n, float *s, const void *vx, const void *vy) {
     const ll_block_q3_K *x = vx;
     const ll_block_q8_K *y = vy;
     const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (int b = 0; b < n / LL_QK_K; b++) {
-        int16_t sc[16];
-        for (int g = 0; g < 16; g++) sc[g] = (int16_t)(ll_q3k_scale(x[b].scales, g) - 32);
+        const __m128i sc8 = ll_q3k_scales(x[b].scales);
+        const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums), _mm256_cvtepi8_epi16(sc8));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 2));
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].hmask);
-        __m256i isum = _mm256_setzero_si256();
         LL_UNROLL
         for (int h = 0; h < 2; h++) {
+            const __m256i sch = ll_half_epi16(sc8, h);
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
             LL_UNROLL
             for (int sh = 0; sh < 4; sh++) {
-                const int g = 8 * h + 2 * sh;
                 const __m256i bit = _mm256_set1_epi8((char)(1 << (4 * h + sh)));
-                const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
-                const __m256i sub = _mm256_andnot_si256(set, four); /* 4 where the high bit is clear */
-                const __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * sh), m3);
+                const __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), four);
+                const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * sh), m3), hb);
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * sh));
-                const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(v, a), _mm256_maddubs_epi16(sub, a));
-                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, ll_pair_epi16(sc[g], sc[g + 1])));
+                const __m256i sc = _mm256_shuffle_epi8(sch, ll_pair_ctl(2 * sh));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(v, a), sc));
             }
         }
-        const __m256 d = _mm256_set1_ps(y[b].d * ll_h2f(x[b].d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm256_cvtepi32_ps(isum), acc);
     }
     *s = ll_hsum_ps256(acc);
 }
@@ -362,7 +388,7 @@ static inline void ll_dot_q6_K_256(int n, float *s, const void *vx, const void *
         LL_UNROLL
         for (int h = 0; h < 2; h++) {
             /* scales 8h..8h+7 as int16 in both lanes */
-            const __m256i sch = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_unpackhi_epi64(s8, s8) : s8));
+            const __m256i sch = ll_half_epi16(s8, h);
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h));
@@ -375,8 +401,7 @@ static inline void ll_dot_q6_K_256(int n, float *s, const void *vx, const void *
             LL_UNROLL
             for (int k = 0; k < 4; k++) {
                 /* groups 2k, 2k+1 of this half: scale 2k in lanes 0-7, 2k+1 in lanes 8-15 */
-                const __m256i ctl = _mm256_set_m128i(_mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
-                                                     _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k))));
+                const __m256i ctl = ll_pair_ctl(2 * k);
                 const __m256i a = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * k));
                 const __m256i p = _mm256_maddubs_epi16(v[k], a);
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, ctl)));
