@@ -127,72 +127,67 @@ static inline __m512i dot_offset_512(__m512i u, __m512i y, char off) {
     return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, _mm512_set1_epi8(off), y));
 }
 
-void ll_vec_dot_q8_0_avx512(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q8_0 *x = vx, *y = vy;
-    const int nb = n / LL_QK8_0;
-    __m512 acc = _mm512_setzero_ps();
-    int b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i p = dot_i8_512(load_2x32(x[b].qs, x[b + 1].qs), load_2x32(y[b].qs, y[b + 1].qs));
-        const __m512 d = scale_2(ll_h2f(x[b].d) * ll_h2f(y[b].d), ll_h2f(x[b + 1].d) * ll_h2f(y[b + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < nb) {
-        float t;
-        ll_dot_q8_0_256(LL_QK8_0, &t, &x[b], &y[b]);
-        sum += t;
-    }
-    *s = sum;
+/* Scale products dx_i * dy_i of four blocks, converted together; returned
+ * spread for two 2-block steps: lanes 0..7 = block 0 (2), 8..15 = block 1 (3). */
+static inline void scales_4(const ll_fp16 *dx, const ll_fp16 *dy, __m512 *d01, __m512 *d23) {
+    const __m256 f = _mm256_cvtph_ps(_mm_setr_epi16((short)dx[0], (short)dx[1], (short)dx[2], (short)dx[3],
+                                                    (short)dy[0], (short)dy[1], (short)dy[2], (short)dy[3]));
+    const __m512 p = _mm512_castps128_ps512(_mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1)));
+    const __m512i i01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+    const __m512i i23 = _mm512_inserti64x4(_mm512_set1_epi32(2), _mm256_set1_epi32(3), 1);
+    *d01 = _mm512_permutexvar_ps(i01, p);
+    *d23 = _mm512_permutexvar_ps(i23, p);
 }
 
-void ll_vec_dot_q4_0_avx512(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q4_0 *x = vx;
-    const ll_block_q8_0 *y = vy;
-    const int nb = n / LL_QK8_0;
-    __m512 acc = _mm512_setzero_ps();
-    int b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i u = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
-        const __m512i p = dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 8);
-        const __m512 d = scale_2(ll_h2f(x[b].d) * ll_h2f(y[b].d), ll_h2f(x[b + 1].d) * ll_h2f(y[b + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+/* The 32-element formats x Q8_0, four blocks per step: int_dot(b) gives the
+ * 16 int32 partial sums of blocks b, b+1; the rest (< 4 blocks) goes to the
+ * 256-bit kernel. */
+#define DOT_32x4(name, xtype, int_dot, tail)                                          \
+    void name(int n, float *s, const void *vx, const void *vy) {                        \
+        const xtype *x = vx;                                                            \
+        const ll_block_q8_0 *y = vy;                                                    \
+        const int nb = n / LL_QK8_0;                                                    \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;                                 \
+        int b = 0;                                                                      \
+        for (; b + 4 <= nb; b += 4) {                                                   \
+            const ll_fp16 dx[4] = {x[b].d, x[b + 1].d, x[b + 2].d, x[b + 3].d};         \
+            const ll_fp16 dy[4] = {y[b].d, y[b + 1].d, y[b + 2].d, y[b + 3].d};         \
+            __m512 d01, d23;                                                            \
+            scales_4(dx, dy, &d01, &d23);                                               \
+            acc0 = _mm512_fmadd_ps(d01, _mm512_cvtepi32_ps(int_dot(x, y, b)), acc0);    \
+            acc1 = _mm512_fmadd_ps(d23, _mm512_cvtepi32_ps(int_dot(x, y, b + 2)), acc1); \
+        }                                                                               \
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));                    \
+        if (b < nb) {                                                                   \
+            float t;                                                                    \
+            tail((nb - b) * LL_QK8_0, &t, &x[b], &y[b]);                                \
+            sum += t;                                                                   \
+        }                                                                               \
+        *s = sum;                                                                       \
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < nb) {
-        float t;
-        ll_dot_q4_0_256(LL_QK8_0, &t, &x[b], &y[b]);
-        sum += t;
-    }
-    *s = sum;
+
+static inline __m512i int_dot_q8_0(const ll_block_q8_0 *x, const ll_block_q8_0 *y, int b) {
+    return dot_i8_512(load_2x32(x[b].qs, x[b + 1].qs), load_2x32(y[b].qs, y[b + 1].qs));
 }
 
-void ll_vec_dot_q5_0_avx512(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q5_0 *x = vx;
-    const ll_block_q8_0 *y = vy;
-    const int nb = n / LL_QK8_0;
-    const __m512i b4 = _mm512_set1_epi8(0x10);
-    __m512 acc = _mm512_setzero_ps();
-    int b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        uint32_t h0, h1;
-        memcpy(&h0, x[b].qh, 4);
-        memcpy(&h1, x[b + 1].qh, 4);
-        const __mmask64 hb = (__mmask64)h0 | (__mmask64)h1 << 32; /* bit j = fifth bit of element j */
-        const __m512i u0 = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
-        const __m512i u = _mm512_mask_blend_epi8(hb, u0, _mm512_or_si512(u0, b4));
-        const __m512i p = dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 16);
-        const __m512 d = scale_2(ll_h2f(x[b].d) * ll_h2f(y[b].d), ll_h2f(x[b + 1].d) * ll_h2f(y[b + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < nb) {
-        float t;
-        ll_dot_q5_0_256(LL_QK8_0, &t, &x[b], &y[b]);
-        sum += t;
-    }
-    *s = sum;
+static inline __m512i int_dot_q4_0(const ll_block_q4_0 *x, const ll_block_q8_0 *y, int b) {
+    const __m512i u = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
+    return dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 8);
 }
+
+static inline __m512i int_dot_q5_0(const ll_block_q5_0 *x, const ll_block_q8_0 *y, int b) {
+    uint32_t h0, h1;
+    memcpy(&h0, x[b].qh, 4);
+    memcpy(&h1, x[b + 1].qh, 4);
+    const __mmask64 hb = (__mmask64)h0 | (__mmask64)h1 << 32; /* bit j: fifth bit of element j */
+    const __m512i u0 = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
+    const __m512i u = _mm512_mask_blend_epi8(hb, u0, _mm512_or_si512(u0, _mm512_set1_epi8(0x10)));
+    return dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 16);
+}
+
+DOT_32x4(ll_vec_dot_q8_0_avx512, ll_block_q8_0, int_dot_q8_0, ll_dot_q8_0_256)
+DOT_32x4(ll_vec_dot_q4_0_avx512, ll_block_q4_0, int_dot_q4_0, ll_dot_q4_0_256)
+DOT_32x4(ll_vec_dot_q5_0_avx512, ll_block_q5_0, int_dot_q5_0, ll_dot_q5_0_256)
 
 /* ---- K formats: 64 weights per step ---- */
 
