@@ -9,6 +9,7 @@
 void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
 void ll_lua_open_model(lua_State *L);     /* core.model_load */
 void ll_lua_open_context(lua_State *L);   /* core.context_new */
+void ll_lua_open_quants(lua_State *L);    /* block-format and kernel test hooks */
 
 struct ll_tokenizer;
 /* lua_tokenizer.c: core.tokenizer_open; ll_lua_push_tokenizer wraps a

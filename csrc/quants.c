@@ -1,5 +1,6 @@
-/* Type table and scalar reference implementations of the block formats. */
-#include "quants.h"
+/* Type table, fp16/bf16 conversions and the float formats. The block formats
+ * live in quants_legacy.c (32-element blocks) and quants_k.c (K formats). */
+#include "quants_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -65,40 +66,40 @@ ll_bf16 ll_fp32_to_bf16(float f) {
     return (ll_bf16)((x + (0x7fff + ((x >> 16) & 1))) >> 16);
 }
 
-static void f32_to_float(const void *x, float *y, int64_t n) { memcpy(y, x, (size_t)n * sizeof(float)); }
-static void f32_from_float(const float *x, void *y, int64_t n) { memcpy(y, x, (size_t)n * sizeof(float)); }
-static void f16_to_float(const void *x, float *y, int64_t n) {
+void ll_f32_to_float(const void *x, float *y, int64_t n) { memcpy(y, x, (size_t)n * sizeof(float)); }
+void ll_f32_from_float(const float *x, void *y, int64_t n) { memcpy(y, x, (size_t)n * sizeof(float)); }
+void ll_f16_to_float(const void *x, float *y, int64_t n) {
     const ll_fp16 *h = x;
     for (int64_t i = 0; i < n; i++) y[i] = ll_fp16_to_fp32(h[i]);
 }
-static void f16_from_float(const float *x, void *y, int64_t n) {
+void ll_f16_from_float(const float *x, void *y, int64_t n) {
     ll_fp16 *h = y;
     for (int64_t i = 0; i < n; i++) h[i] = ll_fp32_to_fp16(x[i]);
 }
-static void bf16_to_float(const void *x, float *y, int64_t n) {
+void ll_bf16_to_float(const void *x, float *y, int64_t n) {
     const ll_bf16 *h = x;
     for (int64_t i = 0; i < n; i++) y[i] = ll_bf16_to_fp32(h[i]);
 }
-static void bf16_from_float(const float *x, void *y, int64_t n) {
+void ll_bf16_from_float(const float *x, void *y, int64_t n) {
     ll_bf16 *h = y;
     for (int64_t i = 0; i < n; i++) h[i] = ll_fp32_to_bf16(x[i]);
 }
 
 /* Float weights dot float activations. */
-static void vec_dot_f32(int n, float *s, const void *x, const void *y) {
+void ll_vec_dot_f32_ref(int n, float *s, const void *x, const void *y) {
     const float *a = x, *b = y;
     double acc = 0;
     for (int i = 0; i < n; i++) acc += (double)a[i] * b[i];
     *s = (float)acc;
 }
-static void vec_dot_f16(int n, float *s, const void *x, const void *y) {
+void ll_vec_dot_f16_ref(int n, float *s, const void *x, const void *y) {
     const ll_fp16 *a = x;
     const float *b = y;
     double acc = 0;
     for (int i = 0; i < n; i++) acc += (double)ll_fp16_to_fp32(a[i]) * b[i];
     *s = (float)acc;
 }
-static void vec_dot_bf16(int n, float *s, const void *x, const void *y) {
+void ll_vec_dot_bf16_ref(int n, float *s, const void *x, const void *y) {
     const ll_bf16 *a = x;
     const float *b = y;
     double acc = 0;
@@ -107,23 +108,43 @@ static void vec_dot_bf16(int n, float *s, const void *x, const void *y) {
 }
 
 #define T(id, nm, bs, ts, q) [id] = {.name = nm, .blck_size = bs, .type_size = ts, .is_quantized = q}
+/* A computable type: reference dequantizer, quantizer, activation format, dot. */
+#define C(id, nm, bs, q, t, vdt, dot) \
+    [id] = {nm, bs, sizeof(t), q, ll_##t##_to_float, ll_##t##_from_float, vdt, dot}
 
-static ll_type_traits traits[LL_TYPE_COUNT] = {
-    [LL_TYPE_F32] = {"F32", 1, 4, false, f32_to_float, f32_from_float, LL_TYPE_F32, vec_dot_f32},
-    [LL_TYPE_F16] = {"F16", 1, 2, false, f16_to_float, f16_from_float, LL_TYPE_F32, vec_dot_f16},
-    [LL_TYPE_BF16] = {"BF16", 1, 2, false, bf16_to_float, bf16_from_float, LL_TYPE_F32, vec_dot_bf16},
-    T(LL_TYPE_Q4_0, "Q4_0", 32, 18, true),
-    T(LL_TYPE_Q4_1, "Q4_1", 32, 20, true),
-    T(LL_TYPE_Q5_0, "Q5_0", 32, 22, true),
-    T(LL_TYPE_Q5_1, "Q5_1", 32, 24, true),
-    T(LL_TYPE_Q8_0, "Q8_0", 32, 34, true),
-    T(LL_TYPE_Q8_1, "Q8_1", 32, 36, true),
-    T(LL_TYPE_Q2_K, "Q2_K", 256, 84, true),
-    T(LL_TYPE_Q3_K, "Q3_K", 256, 110, true),
-    T(LL_TYPE_Q4_K, "Q4_K", 256, 144, true),
-    T(LL_TYPE_Q5_K, "Q5_K", 256, 176, true),
-    T(LL_TYPE_Q6_K, "Q6_K", 256, 210, true),
-    T(LL_TYPE_Q8_K, "Q8_K", 256, 292, true),
+typedef float f32;
+typedef ll_fp16 f16;
+typedef ll_bf16 bf16;
+typedef ll_block_q4_0 q4_0;
+typedef ll_block_q4_1 q4_1;
+typedef ll_block_q5_0 q5_0;
+typedef ll_block_q5_1 q5_1;
+typedef ll_block_q8_0 q8_0;
+typedef ll_block_q8_1 q8_1;
+typedef ll_block_q2_K q2_K;
+typedef ll_block_q3_K q3_K;
+typedef ll_block_q4_K q4_K;
+typedef ll_block_q5_K q5_K;
+typedef ll_block_q6_K q6_K;
+typedef ll_block_q8_K q8_K;
+
+static const ll_type_traits traits[LL_TYPE_COUNT] = {
+    C(LL_TYPE_F32, "F32", 1, false, f32, LL_TYPE_F32, ll_vec_dot_f32_ref),
+    C(LL_TYPE_F16, "F16", 1, false, f16, LL_TYPE_F32, ll_vec_dot_f16_ref),
+    C(LL_TYPE_BF16, "BF16", 1, false, bf16, LL_TYPE_F32, ll_vec_dot_bf16_ref),
+    C(LL_TYPE_Q4_0, "Q4_0", LL_QK4_0, true, q4_0, LL_TYPE_Q8_0, ll_vec_dot_q4_0_ref),
+    C(LL_TYPE_Q4_1, "Q4_1", LL_QK4_1, true, q4_1, LL_TYPE_Q8_1, ll_vec_dot_q4_1_ref),
+    C(LL_TYPE_Q5_0, "Q5_0", LL_QK5_0, true, q5_0, LL_TYPE_Q8_0, ll_vec_dot_q5_0_ref),
+    C(LL_TYPE_Q5_1, "Q5_1", LL_QK5_1, true, q5_1, LL_TYPE_Q8_1, ll_vec_dot_q5_1_ref),
+    C(LL_TYPE_Q8_0, "Q8_0", LL_QK8_0, true, q8_0, LL_TYPE_Q8_0, ll_vec_dot_q8_0_ref),
+    /* activation-only formats: no weight dot product */
+    C(LL_TYPE_Q8_1, "Q8_1", LL_QK8_1, true, q8_1, LL_TYPE_Q8_1, NULL),
+    C(LL_TYPE_Q2_K, "Q2_K", LL_QK_K, true, q2_K, LL_TYPE_Q8_K, ll_vec_dot_q2_K_ref),
+    C(LL_TYPE_Q3_K, "Q3_K", LL_QK_K, true, q3_K, LL_TYPE_Q8_K, ll_vec_dot_q3_K_ref),
+    C(LL_TYPE_Q4_K, "Q4_K", LL_QK_K, true, q4_K, LL_TYPE_Q8_K, ll_vec_dot_q4_K_ref),
+    C(LL_TYPE_Q5_K, "Q5_K", LL_QK_K, true, q5_K, LL_TYPE_Q8_K, ll_vec_dot_q5_K_ref),
+    C(LL_TYPE_Q6_K, "Q6_K", LL_QK_K, true, q6_K, LL_TYPE_Q8_K, ll_vec_dot_q6_K_ref),
+    C(LL_TYPE_Q8_K, "Q8_K", LL_QK_K, true, q8_K, LL_TYPE_Q8_K, NULL),
     T(LL_TYPE_IQ2_XXS, "IQ2_XXS", 256, 66, true),
     T(LL_TYPE_IQ2_XS, "IQ2_XS", 256, 74, true),
     T(LL_TYPE_IQ3_XXS, "IQ3_XXS", 256, 98, true),

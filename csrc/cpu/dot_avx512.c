@@ -1,0 +1,279 @@
+/* AVX-512 (F/BW/VL/DQ/VNNI) kernels. The hot paths (float rows, Q8_0, Q4_0,
+ * Q5_0, Q4_K, Q5_K, Q6_K) have 512-bit versions: the 32-element formats take
+ * two blocks per step, the K formats 64 weights per step, integer products
+ * through VNNI (vpdpbusd: u8 x s8 -> int32, vpdpwssd: int16 pairs -> int32).
+ * The rest reuse the 256-bit code of simd_x86_256.h compiled with AVX-512. */
+#include "cpu/kernels_isa.h"
+#include "cpu/simd_x86_256.h"
+
+#define DOT256(t) \
+    void ll_vec_dot_##t##_avx512(int n, float *s, const void *x, const void *y) { ll_dot_##t##_256(n, s, x, y); }
+
+DOT256(q4_1)
+DOT256(q5_1)
+DOT256(q2_K)
+DOT256(q3_K)
+
+void ll_quantize_q8_0_avx512(const float *x, void *y, int64_t n) { ll_quantize_q8_0_256(x, y, n); }
+void ll_quantize_q8_1_avx512(const float *x, void *y, int64_t n) { ll_quantize_q8_1_256(x, y, n); }
+void ll_quantize_q8_K_avx512(const float *x, void *y, int64_t n) { ll_quantize_q8_K_256(x, y, n); }
+
+/* ---- float rows: 64 per step in 4 accumulators, masked tail ---- */
+
+static inline __mmask16 tail_mask(int left) { return (__mmask16)((1u << left) - 1); }
+
+void ll_vec_dot_f32_avx512(int n, float *s, const void *vx, const void *vy) {
+    const float *x = vx, *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), a1);
+    }
+    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static inline __m512 load_f16x16(const ll_fp16 *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+void ll_vec_dot_f16_avx512(int n, float *s, const void *vx, const void *vy) {
+    const ll_fp16 *x = vx;
+    const float *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(load_f16x16(x + i), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(load_f16x16(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
+        a2 = _mm512_fmadd_ps(load_f16x16(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
+        a3 = _mm512_fmadd_ps(load_f16x16(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load_f16x16(x + i), _mm512_loadu_ps(y + i), a0);
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 w = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+        a1 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, y + i), a1);
+    }
+    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static inline __m512 load_bf16x16(__m256i raw) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+void ll_vec_dot_bf16_avx512(int n, float *s, const void *vx, const void *vy) {
+    const ll_bf16 *x = vx;
+    const float *y = vy;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(load_bf16x16(_mm256_loadu_si256((const __m256i *)(x + i))), _mm512_loadu_ps(y + i), a0);
+        a1 = _mm512_fmadd_ps(load_bf16x16(_mm256_loadu_si256((const __m256i *)(x + i + 16))),
+                             _mm512_loadu_ps(y + i + 16), a1);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : tail_mask(n - i);
+        a0 = _mm512_fmadd_ps(load_bf16x16(_mm256_maskz_loadu_epi16(m, x + i)), _mm512_maskz_loadu_ps(m, y + i), a0);
+    }
+    *s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+void ll_f16_to_float_avx512(const void *vx, float *y, int64_t n) {
+    const ll_fp16 *x = vx;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, load_f16x16(x + i));
+    if (i < n) {
+        const __mmask16 m = tail_mask((int)(n - i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i)));
+    }
+}
+
+/* ---- 32-element blocks, two per step ---- */
+
+static inline __m512i load_2x32(const void *a, const void *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* d0 in lanes 0..7 (block 0's sums), d1 in lanes 8..15 */
+static inline __m512 scale_2(float d0, float d1) {
+    return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
+}
+
+/* s8 x s8 (y in [-127, 127]) -> 16 int32: |x| times y with x's sign. */
+static inline __m512i dot_i8_512(__m512i x, __m512i y) {
+    const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+/* Nibbles of two blocks -> [a lo, a hi, b lo, b hi] (16 bytes each), i.e.
+ * elements 0..31 of block a then of block b. */
+static inline __m512i unpack_nibbles_2(const uint8_t *qa, const uint8_t *qb) {
+    const __m256i t = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)qb), _mm_loadu_si128((const __m128i *)qa));
+    const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(t), _mm256_srli_epi16(t, 4), 1);
+    return _mm512_and_si512(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(0x0F));
+}
+
+/* Σ (u - off) * y per 4 bytes, with u unsigned: dpbusd(u, y) - dpbusd(off, y). */
+static inline __m512i dot_offset_512(__m512i u, __m512i y, char off) {
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(z, u, y), _mm512_dpbusd_epi32(z, _mm512_set1_epi8(off), y));
+}
+
+/* Scale products dx_i * dy_i of four blocks, converted together; returned
+ * spread for two 2-block steps: lanes 0..7 = block 0 (2), 8..15 = block 1 (3). */
+static inline void scales_4(const ll_fp16 *dx, const ll_fp16 *dy, __m512 *d01, __m512 *d23) {
+    const __m256 f = _mm256_cvtph_ps(_mm_setr_epi16((short)dx[0], (short)dx[1], (short)dx[2], (short)dx[3],
+                                                    (short)dy[0], (short)dy[1], (short)dy[2], (short)dy[3]));
+    const __m512 p = _mm512_castps128_ps512(_mm_mul_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1)));
+    const __m512i i01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+    const __m512i i23 = _mm512_inserti64x4(_mm512_set1_epi32(2), _mm256_set1_epi32(3), 1);
+    *d01 = _mm512_permutexvar_ps(i01, p);
+    *d23 = _mm512_permutexvar_ps(i23, p);
+}
+
+/* The 32-element formats x Q8_0, four blocks per step: int_dot(b) gives the
+ * 16 int32 partial sums of blocks b, b+1; the rest (< 4 blocks) goes to the
+ * 256-bit kernel. */
+#define DOT_32x4(name, xtype, int_dot, tail)                                          \
+    void name(int n, float *s, const void *vx, const void *vy) {                        \
+        const xtype *x = vx;                                                            \
+        const ll_block_q8_0 *y = vy;                                                    \
+        const int nb = n / LL_QK8_0;                                                    \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;                                 \
+        int b = 0;                                                                      \
+        for (; b + 4 <= nb; b += 4) {                                                   \
+            const ll_fp16 dx[4] = {x[b].d, x[b + 1].d, x[b + 2].d, x[b + 3].d};         \
+            const ll_fp16 dy[4] = {y[b].d, y[b + 1].d, y[b + 2].d, y[b + 3].d};         \
+            __m512 d01, d23;                                                            \
+            scales_4(dx, dy, &d01, &d23);                                               \
+            acc0 = _mm512_fmadd_ps(d01, _mm512_cvtepi32_ps(int_dot(x, y, b)), acc0);    \
+            acc1 = _mm512_fmadd_ps(d23, _mm512_cvtepi32_ps(int_dot(x, y, b + 2)), acc1); \
+        }                                                                               \
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));                    \
+        if (b < nb) {                                                                   \
+            float t;                                                                    \
+            tail((nb - b) * LL_QK8_0, &t, &x[b], &y[b]);                                \
+            sum += t;                                                                   \
+        }                                                                               \
+        *s = sum;                                                                       \
+    }
+
+static inline __m512i int_dot_q8_0(const ll_block_q8_0 *x, const ll_block_q8_0 *y, int b) {
+    return dot_i8_512(load_2x32(x[b].qs, x[b + 1].qs), load_2x32(y[b].qs, y[b + 1].qs));
+}
+
+static inline __m512i int_dot_q4_0(const ll_block_q4_0 *x, const ll_block_q8_0 *y, int b) {
+    const __m512i u = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
+    return dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 8);
+}
+
+static inline __m512i int_dot_q5_0(const ll_block_q5_0 *x, const ll_block_q8_0 *y, int b) {
+    uint32_t h0, h1;
+    memcpy(&h0, x[b].qh, 4);
+    memcpy(&h1, x[b + 1].qh, 4);
+    const __mmask64 hb = (__mmask64)h0 | (__mmask64)h1 << 32; /* bit j: fifth bit of element j */
+    const __m512i u0 = unpack_nibbles_2(x[b].qs, x[b + 1].qs);
+    const __m512i u = _mm512_mask_blend_epi8(hb, u0, _mm512_or_si512(u0, _mm512_set1_epi8(0x10)));
+    return dot_offset_512(u, load_2x32(y[b].qs, y[b + 1].qs), 16);
+}
+
+DOT_32x4(ll_vec_dot_q8_0_avx512, ll_block_q8_0, int_dot_q8_0, ll_dot_q8_0_256)
+DOT_32x4(ll_vec_dot_q4_0_avx512, ll_block_q4_0, int_dot_q4_0, ll_dot_q4_0_256)
+DOT_32x4(ll_vec_dot_q5_0_avx512, ll_block_q5_0, int_dot_q5_0, ll_dot_q5_0_256)
+
+/* ---- K formats: 64 weights per step ---- */
+
+/* int16 vector whose lanes 16c..16c+15 hold v[i0 + c] (c = 0, 1), from 8
+ * int16 in v. */
+static inline __m512i bcast2_epi16(__m128i v, int i0) {
+    const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi16((short)i0), _mm256_set1_epi16((short)(i0 + 1)), 1);
+    return _mm512_permutexvar_epi16(idx, _mm512_castsi128_si512(v));
+}
+
+static inline void dot_k4_512(int n, float *s, const void *vx, const void *vy, bool five) {
+    const ll_block_q8_K *y = vy;
+    const size_t bs = five ? sizeof(ll_block_q5_K) : sizeof(ll_block_q4_K);
+    const uint8_t *xb = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
+    for (int b = 0; b < n / LL_QK_K; b++, xb += bs) {
+        const ll_block_q4_K *x4 = (const ll_block_q4_K *)xb;
+        const ll_block_q5_K *x5 = (const ll_block_q5_K *)xb;
+        const uint8_t *qs = five ? x5->qs : x4->qs;
+        __m128i sc16, m16;
+        ll_k4_scales(five ? x5->scales : x4->scales, &sc16, &m16);
+        __m256i h = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
+        __m512i isum = _mm512_setzero_si512();
+        LL_UNROLL
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
+                h = _mm256_srli_epi16(h, 2);
+            }
+            const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); /* 64 weights in order */
+            const __m512i p = _mm512_maddubs_epi16(u, _mm512_loadu_si512((const void *)(y[b].qs + 64 * c)));
+            isum = _mm512_dpwssd_epi32(isum, p, bcast2_epi16(sc16, 2 * c));
+        }
+        const float d = y[b].d * ll_h2f(five ? x5->d : x4->d), dmin = y[b].d * ll_h2f(five ? x5->dmin : x4->dmin);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(ll_k4_mins(m16, y[b].bsums)), accm);
+    }
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    *s = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+}
+
+void ll_vec_dot_q4_K_avx512(int n, float *s, const void *x, const void *y) { dot_k4_512(n, s, x, y, false); }
+void ll_vec_dot_q5_K_avx512(int n, float *s, const void *x, const void *y) { dot_k4_512(n, s, x, y, true); }
+
+void ll_vec_dot_q6_K_avx512(int n, float *s, const void *vx, const void *vy) {
+    const ll_block_q6_K *x = vx;
+    const ll_block_q8_K *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    /* the high-bit pairs of qh: bits 0-1 and 2-3 to bits 4-5 (weights 0..63 of
+     * a half), bits 4-5 and 6-7 to bits 4-5 (weights 64..127) */
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    /* scale index of each int16 lane of a maddubs result covering 64 weights:
+     * lane i covers weights 2i, 2i+1, group i / 8 */
+    __m512i gidx[4];
+    LL_UNROLL
+    for (int q = 0; q < 4; q++) {
+        short t[32];
+        for (int i = 0; i < 32; i++) t[i] = (short)(4 * q + i / 8);
+        gidx[q] = _mm512_loadu_si512((const void *)t);
+    }
+    __m512 acc = _mm512_setzero_ps();
+    for (int b = 0; b < n / LL_QK_K; b++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
+        const __m512i scw = _mm512_castsi256_si512(sc16);
+        const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums), sc16);
+        __m512i isum = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
+        LL_UNROLL
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512((const void *)(x[b].ql + 64 * h));
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));
+            const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
+            const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                               _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
+            const __m512i p0 = _mm512_maddubs_epi16(lo, _mm512_loadu_si512((const void *)(y[b].qs + 128 * h)));
+            const __m512i p1 = _mm512_maddubs_epi16(hi, _mm512_loadu_si512((const void *)(y[b].qs + 128 * h + 64)));
+            isum = _mm512_dpwssd_epi32(isum, p0, _mm512_permutexvar_epi16(gidx[2 * h], scw));
+            isum = _mm512_dpwssd_epi32(isum, p1, _mm512_permutexvar_epi16(gidx[2 * h + 1], scw));
+        }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm512_cvtepi32_ps(isum), acc);
+    }
+    *s = _mm512_reduce_add_ps(acc);
+}

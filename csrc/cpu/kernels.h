@@ -1,0 +1,23 @@
+/* CPU kernel tables: the best row kernels of each instruction-set level,
+ * chosen at run time. The engine quantizes an activation row once with
+ * quantize_act[vec_dot_type] (vec_dot_type from ll_type_get), then calls
+ * vec_dot once per weight row. Tables are static const: nothing mutable. */
+#ifndef LL_CPU_KERNELS_H
+#define LL_CPU_KERNELS_H
+
+#include "quants.h"
+#include "cpu/cpu_features.h"
+
+typedef struct ll_cpu_kernels {
+    ll_vec_dot_fn vec_dot[LL_TYPE_COUNT];          /* best per weight type, NULL if unsupported */
+    ll_from_float_fn quantize_act[LL_TYPE_COUNT];  /* best activation quantizer per vec_dot_type */
+    ll_to_float_fn to_float[LL_TYPE_COUNT];        /* best row dequantizer */
+    const char *isa;
+} ll_cpu_kernels;
+
+/* The table for ll_cpu_isa() (which honours LUALLM_ISA=scalar|avx2|avx512). */
+const ll_cpu_kernels *ll_cpu_kernels_get(void);
+/* The table of one level, for tests; NULL when this CPU lacks it. */
+const ll_cpu_kernels *ll_cpu_kernels_for(ll_isa isa);
+
+#endif

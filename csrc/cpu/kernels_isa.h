@@ -1,0 +1,33 @@
+/* The SIMD kernels of csrc/cpu/dot_avx2.c and dot_avx512.c, named by ISA.
+ * Each has the signature of the reference function it replaces (quants.h)
+ * and is only called when cpuid reports the ISA. Layout and math are
+ * documented with the reference code in quants_legacy.c / quants_k.c. */
+#ifndef LL_CPU_KERNELS_ISA_H
+#define LL_CPU_KERNELS_ISA_H
+
+#include "quants.h"
+
+#define LL_DECLARE_ISA(isa) \
+    void ll_vec_dot_f32_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_f16_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_bf16_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q4_0_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q4_1_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q5_0_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q5_1_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q8_0_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q2_K_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q3_K_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q4_K_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q5_K_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_vec_dot_q6_K_##isa(int n, float *s, const void *x, const void *y); \
+    void ll_quantize_q8_0_##isa(const float *x, void *y, int64_t n); \
+    void ll_quantize_q8_1_##isa(const float *x, void *y, int64_t n); \
+    void ll_quantize_q8_K_##isa(const float *x, void *y, int64_t n); \
+    void ll_f16_to_float_##isa(const void *x, float *y, int64_t n);
+
+LL_DECLARE_ISA(avx2)
+LL_DECLARE_ISA(avx512)
+#undef LL_DECLARE_ISA
+
+#endif
