@@ -13,9 +13,6 @@
 #include <unistd.h>
 
 #define GGUF_MAGIC "GGUF"
-#define GGUF_DEFAULT_ALIGNMENT 32
-/* Nested arrays deeper than this are rejected (real files use depth 1). */
-#define GGUF_MAX_DEPTH 8
 
 typedef struct cursor {
     const uint8_t *p, *end;

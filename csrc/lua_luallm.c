@@ -39,5 +39,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     lua_pushstring(L, LUALLM_VERSION);
     lua_setfield(L, -2, "version");
     ll_lua_open_gguf(L);
+    ll_lua_open_gguf_writer(L);
     return 1;
 }

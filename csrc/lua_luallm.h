@@ -7,6 +7,13 @@
 #include "lua_compat.h"
 
 void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, floatbuf */
+void ll_lua_open_gguf_writer(lua_State *L); /* core.gguf_writer; g:value_type, g:copy_metadata_into */
+
+/* The gguf_file of an open llm.gguf.open() result at index i; NULL when the
+ * value is something else or the file was closed. */
+#define LL_LUA_GGUF_MT "luallm.gguf"
+struct gguf_file;
+struct gguf_file *ll_lua_to_gguf(lua_State *L, int i);
 
 
 #endif
