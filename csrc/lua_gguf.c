@@ -94,7 +94,7 @@ static int g_dequantize(lua_State *L) {
     } else {
         t = gguf_tensor_by_name(g, luaL_checkstring(L, 2));
     }
-    if (!t) return ll_pushfail(L, lua_pushfstring(L, "gguf: no tensor %s", luaL_tolstring(L, 2, NULL)));
+    if (!t) return ll_pushfail(L, lua_pushfstring(L, "gguf: no tensor %s", lua_tostring(L, 2)));
     const ll_type_traits *tr = ll_type_get(t->type);
     if (!tr->to_float)
         return ll_pushfail(L, lua_pushfstring(L, "gguf: tensor type %s is not supported", tr->name));
