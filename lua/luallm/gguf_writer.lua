@@ -22,8 +22,8 @@ local core = require("luallm_core")
 local M = {}
 
 function M.writer(alignment)
-  if alignment ~= nil and type(alignment) ~= "number" then
-    return nil, "gguf.writer: alignment must be a number"
+  if alignment ~= nil and (type(alignment) ~= "number" or alignment % 1 ~= 0) then
+    return nil, "gguf.writer: alignment must be a power of two up to 1 MiB"
   end
   return core.gguf_writer(alignment)
 end
