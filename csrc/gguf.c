@@ -13,9 +13,6 @@
 #include <unistd.h>
 
 #define GGUF_MAGIC "GGUF"
-#define GGUF_DEFAULT_ALIGNMENT 32
-/* Nested arrays deeper than this are rejected (real files use depth 1). */
-#define GGUF_MAX_DEPTH 8
 
 typedef struct cursor {
     const uint8_t *p, *end;
@@ -445,6 +442,15 @@ const ll_str *gguf_get_str(const gguf_file *g, const char *key) {
     return v && v->type == GGUF_STRING ? &v->s : NULL;
 }
 
+/* Saturating: a float element may hold NaN or a value no int64 can (the
+ * plain cast would be undefined behaviour). */
+static int64_t f64_to_i64(double x) {
+    if (x != x) return 0;
+    if (x >= 9223372036854775808.0) return INT64_MAX;
+    if (x < -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)x;
+}
+
 int64_t gguf_arr_i64(const gguf_value *v, uint64_t i) {
     const uint8_t *p = v->arr.raw + i * gguf_vtype_size(v->arr.type);
     switch (v->arr.type) {
@@ -456,8 +462,8 @@ int64_t gguf_arr_i64(const gguf_value *v, uint64_t i) {
     case GGUF_INT32: { int32_t x; memcpy(&x, p, 4); return x; }
     case GGUF_UINT64: { uint64_t x; memcpy(&x, p, 8); return (int64_t)x; }
     case GGUF_INT64: { int64_t x; memcpy(&x, p, 8); return x; }
-    case GGUF_FLOAT32: { float x; memcpy(&x, p, 4); return (int64_t)x; }
-    case GGUF_FLOAT64: { double x; memcpy(&x, p, 8); return (int64_t)x; }
+    case GGUF_FLOAT32: { float x; memcpy(&x, p, 4); return f64_to_i64(x); }
+    case GGUF_FLOAT64: { double x; memcpy(&x, p, 8); return f64_to_i64(x); }
     default: return 0;
     }
 }

@@ -48,6 +48,9 @@ typedef struct gguf_kv {
 } gguf_kv;
 
 #define GGUF_MAX_DIMS 4
+#define GGUF_DEFAULT_ALIGNMENT 32
+/* Nested arrays deeper than this are rejected (real files use depth 1). */
+#define GGUF_MAX_DEPTH 8
 
 typedef struct gguf_tensor {
     ll_str name;
@@ -106,6 +109,9 @@ int gguf_tensor_to_float(const gguf_tensor *t, float *dst, ll_error *e);
 /* ---- writer ---- */
 typedef struct gguf_writer gguf_writer;
 
+/* alignment: a power of two up to 1 MiB, 0 for the default 32; NULL when
+ * invalid or out of memory. The writer's alignment is authoritative: the file
+ * gets a matching general.alignment key whenever it is not the default. */
 gguf_writer *gguf_writer_new(uint32_t alignment);
 void gguf_writer_free(gguf_writer *w);
 /* Copies key and value (deeply) into the writer; replaces an existing key. */
@@ -113,11 +119,18 @@ int gguf_writer_set(gguf_writer *w, const char *key, const gguf_value *v, ll_err
 int gguf_writer_set_str(gguf_writer *w, const char *key, const char *s, ll_error *e);
 int gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t x, ll_error *e);
 int gguf_writer_set_f32(gguf_writer *w, const char *key, float x, ll_error *e);
+/* Deep-copies every metadata key of g, in file order, except general.alignment
+ * (the layout belongs to the writer). */
+int gguf_writer_copy_metadata(gguf_writer *w, const gguf_file *g, ll_error *e);
+/* Removes a key; false when it was absent. */
+bool gguf_writer_remove(gguf_writer *w, const char *key);
+uint32_t gguf_writer_alignment(const gguf_writer *w);
 /* Adds a tensor; data (nbytes = ll_row_size * rows) is referenced, not copied,
  * and must stay valid until gguf_writer_write returns. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
                            int n_dims, const int64_t *ne, const void *data, ll_error *e);
-/* Writes to path.tmp-XXXX, fsyncs, renames onto path. */
+/* Writes to path.tmp-XXXXXX in the same directory, fsyncs, renames onto
+ * path. On any error the temporary file is removed and path is untouched. */
 int gguf_writer_write(gguf_writer *w, const char *path, ll_error *e);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define GGUF_MT "luallm.gguf"
+#define GGUF_MT LL_LUA_GGUF_MT
 
 typedef struct { gguf_file *g; } lgguf;
 
@@ -175,6 +175,11 @@ static int l_type_info(lua_State *L) {
     ll_pushint(L, (long long)t->type_size); lua_setfield(L, -2, "type_size");
     lua_pushboolean(L, t->to_float != NULL); lua_setfield(L, -2, "supported");
     return 1;
+}
+
+gguf_file *ll_lua_to_gguf(lua_State *L, int i) {
+    lgguf *u = ll_testudata(L, i, GGUF_MT);
+    return u ? u->g : NULL;
 }
 
 void ll_lua_open_gguf(lua_State *L) {

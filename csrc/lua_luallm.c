@@ -52,5 +52,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_logits(L);
     ll_lua_open_sampler(L);
     ll_lua_open_quants(L);
+    ll_lua_open_gguf_writer(L);
     return 1;
 }

@@ -10,6 +10,13 @@ void ll_lua_open_gguf(lua_State *L);      /* core.gguf_open, core.type_info, flo
 void ll_lua_open_model(lua_State *L);     /* core.model_load */
 void ll_lua_open_context(lua_State *L);   /* core.context_new */
 void ll_lua_open_quants(lua_State *L);    /* block-format and kernel test hooks */
+void ll_lua_open_gguf_writer(lua_State *L); /* core.gguf_writer; g:value_type, g:copy_metadata_into */
+
+/* The gguf_file of an open llm.gguf.open() result at index i; NULL when the
+ * value is something else or the file was closed. */
+#define LL_LUA_GGUF_MT "luallm.gguf"
+struct gguf_file;
+struct gguf_file *ll_lua_to_gguf(lua_State *L, int i);
 
 struct ll_tokenizer;
 /* lua_tokenizer.c: core.tokenizer_open; ll_lua_push_tokenizer wraps a

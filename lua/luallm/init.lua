@@ -16,7 +16,12 @@ M.gguf = {
     if type(path) ~= "string" then return nil, "gguf.open: path must be a string" end
     return core.gguf_open(path)
   end,
+  write = require("luallm.gguf_writer").write,   -- see lua/luallm/gguf_writer.lua
+  writer = require("luallm.gguf_writer").writer,
 }
+
+--- Summary of a GGUF file (architecture, sizes, quant mix): see luallm/inspect.lua
+function M.inspect(path) return require("luallm.inspect").inspect(path) end
 
 --- What this build can run on: {cpu = {threads, isa, features}, cuda = {compiled, devices}}.
 function M.backends()
