@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <immintrin.h>
+#include <sched.h>
 
 #define SPIN_ITERS 200000 /* ~ a few hundred microseconds before sleeping */
 
@@ -37,7 +38,8 @@ static void *worker_main(void *arg) {
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
                !atomic_load_explicit(&p->stop, memory_order_acquire)) {
             if (++spins < SPIN_ITERS) {
-                _mm_pause();
+                if (spins & 1023) _mm_pause();
+                else sched_yield();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -107,5 +109,10 @@ void ll_pool_run(ll_pool *p, ll_pool_fn fn, void *arg) {
         pthread_mutex_unlock(&p->mu);
     }
     fn(0, p->n, arg);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) _mm_pause();
+    /* Spin, then yield: on an oversubscribed machine the worker we wait for
+     * may need this core. */
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < 4096) _mm_pause();
+        else sched_yield();
+    }
 }
