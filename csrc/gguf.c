@@ -313,6 +313,18 @@ static int parse(gguf_file *g, ll_error *e) {
                           (unsigned long long)t->offset, (unsigned long long)data_size);
         }
         t->data = g->map + g->data_offset + t->offset;
+        /* Kernels read blocks through typed pointers (fp16, float): a file
+         * with a tiny general.alignment could place them misaligned. The
+         * lowest set bit of the block size bounds the block's alignment. */
+        size_t need = ll_type_get(t->type)->type_size;
+        need = need & (~need + 1);
+        if (need > 8) need = 8;
+        if ((uintptr_t)t->data % need) {
+            free(sp);
+            return ll_err(e, "gguf: tensor '%s' data at file offset %llu is not aligned to %zu bytes for its type %s",
+                          show(&t->name, nb, sizeof nb), (unsigned long long)(g->data_offset + t->offset),
+                          need, ll_type_get(t->type)->name);
+        }
         sp[i] = (span){t->offset, end, i};
     }
     qsort(sp, g->n_tensors, sizeof(span), cmp_span);

@@ -79,7 +79,8 @@ typedef struct gguf_file {
 
 /* Opens and validates path; NULL with e set on any problem. */
 gguf_file *gguf_open(const char *path, ll_error *e);
-/* Validates an in-memory image (used by the fuzzer); buf must outlive the result. */
+/* Validates an in-memory image (used by the fuzzer); buf must outlive the
+ * result and be 8-byte aligned (tensor data is checked for its type's alignment). */
 gguf_file *gguf_open_memory(const void *buf, size_t size, ll_error *e);
 void gguf_close(gguf_file *g);
 

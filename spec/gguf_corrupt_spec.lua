@@ -247,6 +247,11 @@ describe("corrupt GGUF files", function()
     rejects(patch(s, al.val_off, u32(0)), "not a power of two")
     rejects(patch(s, al.val_off, u32(2 ^ 31)), "not a power of two up to 1 MiB")
     rejects(patch(s, al.type_off, u32(5)), "must be an unsigned integer")
+    -- alignment 1 is a power of two, but tensor data must still suit its type
+    local one = patch(s, al.val_off, u32(1))
+    local he = walk(one).header_end
+    local o = (he + 1) % 4 ~= 0 and 1 or 2
+    rejects(patch(one, L.tensors[1].offset_off, u64(o)), "not aligned to 4 bytes for its type F32")
     -- 32 is valid, but the data offsets were laid out for 64: still consistent
     local g = assert(llm.gguf.open(tmp .. "/base64.gguf"))
     assert.equal(64, g.alignment)
