@@ -341,7 +341,7 @@ ll_tokenizer *ll_tokenizer_new(const gguf_file *g, ll_error *e) {
     add_eog(t, t->eom);
     static const char *const eog_texts[] = {
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
-        "<|end_of_text|>", "<|eom_id|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+        "<|end_of_text|>", "<|eom_id|>", ("<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"),
     };
     for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
         int32_t id = ll_tok_lookup(t, eog_texts[i], strlen(eog_texts[i]));
