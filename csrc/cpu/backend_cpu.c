@@ -135,7 +135,9 @@ ll_backend *ll_cpu_backend_new(ll_context *c, int l0, int l1, bool output, ll_er
     cb->gate = alloc_count(cb, nb * F * f);
     cb->up = alloc_count(cb, nb * F * f);
     const size_t G = (size_t)(hp->n_head / hp->n_head_kv), cells = (size_t)c->p.n_ctx;
-    cb->attn_per_thread = G * cells + hp->head_dim + cells; /* scores, row, visible-cell list */
+    /* per thread (attention.c): K, V rows and positions of the visible cells,
+     * Q and O of a chunk of 16 tokens, scores of the chunk */
+    cb->attn_per_thread = (2 * (size_t)hp->head_dim + 1) * cells + 16 * G * (2 * (size_t)hp->head_dim + cells);
     cb->attn_scratch = alloc_count(cb, cb->attn_per_thread * (size_t)c->p.n_threads * f);
     cb->kv = calloc((size_t)(l1 - l0 > 0 ? l1 - l0 : 1), sizeof(ll_kv_layer));
     if (!cb->xn || !cb->q || !cb->k || !cb->v || !cb->att || !cb->o || !cb->gate || !cb->up ||

@@ -49,7 +49,7 @@ typedef struct ll_attn_args {
     const int32_t *cell_pos;   /* kv cells: position */
     const uint64_t *cell_seqs; /* kv cells: sequence bitmask */
     int n_cells;               /* cells [0, n_cells) to consider */
-    float *scratch;            /* per thread: (H/Hkv) * n_cells + 2*hd floats */
+    float *scratch;            /* per thread: see ll_cpu_backend_new */
     size_t scratch_per_thread;
 } ll_attn_args;
 void ll_cpu_attention(ll_pool *pool, ll_attn_args *a);
