@@ -218,8 +218,16 @@ function M.plan(path, opts)
     embd_bytes = raw.embd_bytes, output_bytes = raw.output_bytes, tied_output = raw.tied_output,
     vram_budget = vram, vram_usable = usable, ram_budget = ram,
     margin = "5% of the VRAM budget + 256 MiB",
-    per_layer = raw.per_layer,
   }
+  -- per layer, for the split chosen (core.plan lists them for all on the CPU)
+  p.per_layer = {}
+  for i, l in ipairs(raw.per_layer) do
+    local gpu = l.index >= b.cpu_layers
+    p.per_layer[i] = {
+      index = l.index, device = gpu and "gpu" or "cpu", weights = l.weights,
+      kv = gpu and b.kv_device / b.gpu_layers or b.kv_host / b.cpu_layers,
+    }
+  end
   p.split = split_string(p.host_bytes, p.device_bytes)
   local over_host = ram and math.max(0, p.host_bytes - ram) or 0
   local over_dev = math.max(0, p.device_bytes - usable)
