@@ -189,3 +189,22 @@ describe("llm.plan on a header-only 70B Q8_0 file", function()
     assert.matches("CPU/GPU", big.split)
   end)
 end)
+
+describe("luallm info --json plan", function()
+  it("carries the plan fields", function()
+    local path = shared.need(MODELS[2])
+    if not path then return end
+    local i = -1
+    while arg and arg[i - 1] do i = i - 1 end
+    local lua = (arg and arg[i]) or (jit and "luajit" or "lua5.4")
+    local h = io.popen("'" .. lua .. "' bin/luallm info '" .. path .. "' --ctx 256 --ngl 0 --vram 0 --ram 64G --json")
+    local out = h:read("*a")
+    h:close()
+    local info = assert(require("luallm.json").decode(out))
+    assert.is_table(info.plan)
+    assert.are.equal("100% CPU", info.plan.split)
+    assert.are.equal(256, info.plan.n_ctx)
+    assert.is_true(info.plan.fits)
+    assert.are.equal(info.plan.host_bytes, info.plan.total_bytes)
+  end)
+end)

@@ -3,7 +3,7 @@ local json = require("luallm.json")
 local inspect = require("luallm.inspect")
 
 local M = {
-  usage = "info MODEL [--ctx N] [--json]  architecture, size, quant mix, context of a GGUF file",
+  usage = "info MODEL [--ctx N] [--ngl N|auto] [--vram 8G] [--ram 64G] [--json]  architecture, size, quant mix, context and memory plan of a GGUF file",
   flags = { json = true },
 }
 
@@ -61,6 +61,20 @@ local function lines(info)
   return table.concat(out, "\n")
 end
 
+local function plan_lines(p)
+  local out = {
+    string.format("plan (n_ctx %d, kv %s, batch %d): %s, %d/%d layers on the GPU, %s",
+      p.n_ctx, p.kv_type, p.n_batch, p.fits and "fits" or "DOES NOT FIT", p.gpu_layers, p.n_layer, p.split),
+    string.format("  weights %s, KV cache %s, compute %s, total %s",
+      human_bytes(p.weights_bytes), human_bytes(p.kv_bytes), human_bytes(p.compute_bytes), human_bytes(p.total_bytes)),
+    string.format("  host %s (RAM budget %s), GPU %s (VRAM budget %s, usable %s)", human_bytes(p.host_bytes),
+      p.ram_budget and human_bytes(p.ram_budget) or "?", human_bytes(p.device_bytes),
+      human_bytes(p.vram_budget), human_bytes(p.vram_usable)),
+  }
+  for _, a in ipairs(p.advice) do out[#out + 1] = "  - " .. a end
+  return table.concat(out, "\n")
+end
+
 function M.run(pos, opt)
   local path = pos[1]
   if not path then return nil, "usage: luallm " .. M.usage end
@@ -69,13 +83,18 @@ function M.run(pos, opt)
   -- The memory plan, once the build has one (llm.plan lives elsewhere).
   local llm = require("luallm")
   if type(llm.plan) == "function" then
-    local ok, plan = pcall(llm.plan, path, { n_ctx = tonumber(opt.ctx) })
+    local size = require("luallm.plan").parse_size
+    local ngl = opt.ngl or opt.n_gpu_layers
+    local popts = { n_ctx = tonumber(opt.ctx), n_gpu_layers = ngl == "auto" and "auto" or tonumber(ngl) or "auto",
+                    vram_budget = opt.vram and size(opt.vram), ram_budget = opt.ram and size(opt.ram) }
+    local ok, plan = pcall(llm.plan, path, popts)
     if ok and type(plan) == "table" then info.plan = plan end
   end
   if opt.json then
     io.write(json.encode(info), "\n")
   else
     io.write(lines(info), "\n")
+    if info.plan then io.write(plan_lines(info.plan), "\n") end
   end
   return 0
 end
