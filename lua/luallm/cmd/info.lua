@@ -23,6 +23,22 @@ end
 
 local function int(n) return n and string.format("%d", n) or nil end
 
+-- The memory plan as rows of the same table (see luallm/plan.lua).
+local function plan_rows(p)
+  local rows = {
+    { "plan", string.format("%s, %d/%d layers on the GPU, %s (n_ctx %d, kv %s, batch %d)",
+      p.fits and "fits" or "DOES NOT FIT", p.gpu_layers, p.n_layer, p.split, p.n_ctx, p.kv_type, p.n_batch) },
+    { "memory", string.format("weights %s, KV cache %s, compute %s, total %s", human_bytes(p.weights_bytes),
+      human_bytes(p.kv_bytes), human_bytes(p.compute_bytes), human_bytes(p.total_bytes)) },
+    { "host memory", string.format("%s (RAM budget %s)", human_bytes(p.host_bytes),
+      p.ram_budget and human_bytes(p.ram_budget) or "?") },
+    { "gpu memory", string.format("%s (VRAM budget %s, usable %s)", human_bytes(p.device_bytes),
+      human_bytes(p.vram_budget), human_bytes(p.vram_usable)) },
+  }
+  for _, a in ipairs(p.advice) do rows[#rows + 1] = { "advice", a } end
+  return rows
+end
+
 local function lines(info)
   local qtypes = {}
   for t in pairs(info.quant) do qtypes[#qtypes + 1] = t end
@@ -52,26 +68,15 @@ local function lines(info)
     { "gguf version", int(info.gguf_version) },
     { "alignment", int(info.alignment) },
   }
+  if info.plan then
+    for _, r in ipairs(plan_rows(info.plan)) do rows[#rows + 1] = r end
+  end
   local w = 0
   for _, r in ipairs(rows) do if #r[1] > w then w = #r[1] end end
   local out = {}
   for _, r in ipairs(rows) do
     if r[2] ~= nil then out[#out + 1] = string.format("%-" .. (w + 1) .. "s %s", r[1] .. ":", tostring(r[2])) end
   end
-  return table.concat(out, "\n")
-end
-
-local function plan_lines(p)
-  local out = {
-    string.format("plan (n_ctx %d, kv %s, batch %d): %s, %d/%d layers on the GPU, %s",
-      p.n_ctx, p.kv_type, p.n_batch, p.fits and "fits" or "DOES NOT FIT", p.gpu_layers, p.n_layer, p.split),
-    string.format("  weights %s, KV cache %s, compute %s, total %s",
-      human_bytes(p.weights_bytes), human_bytes(p.kv_bytes), human_bytes(p.compute_bytes), human_bytes(p.total_bytes)),
-    string.format("  host %s (RAM budget %s), GPU %s (VRAM budget %s, usable %s)", human_bytes(p.host_bytes),
-      p.ram_budget and human_bytes(p.ram_budget) or "?", human_bytes(p.device_bytes),
-      human_bytes(p.vram_budget), human_bytes(p.vram_usable)),
-  }
-  for _, a in ipairs(p.advice) do out[#out + 1] = "  - " .. a end
   return table.concat(out, "\n")
 end
 
@@ -94,7 +99,6 @@ function M.run(pos, opt)
     io.write(json.encode(info), "\n")
   else
     io.write(lines(info), "\n")
-    if info.plan then io.write(plan_lines(info.plan), "\n") end
   end
   return 0
 end
