@@ -126,6 +126,10 @@ int gguf_writer_copy_metadata(gguf_writer *w, const gguf_file *g, ll_error *e);
 /* Removes a key; false when it was absent. */
 bool gguf_writer_remove(gguf_writer *w, const char *key);
 uint32_t gguf_writer_alignment(const gguf_writer *w);
+/* Sparse: tensors added with data NULL are written as holes (for header-only
+ * test files of any size; reading such a tensor gives zeros). */
+void gguf_writer_set_sparse(gguf_writer *w, bool sparse);
+bool gguf_writer_sparse(const gguf_writer *w);
 /* Adds a tensor; data (nbytes = ll_row_size * rows) is referenced, not copied,
  * and must stay valid until gguf_writer_write returns. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,

@@ -36,6 +36,7 @@ struct gguf_writer {
     size_t n_kv, cap_kv;
     wtensor *t;
     size_t n_t, cap_t;
+    bool sparse; /* tensors may lack data: their bytes are left as a hole */
 };
 
 static bool valid_alignment(uint64_t a) {
@@ -49,6 +50,9 @@ gguf_writer *gguf_writer_new(uint32_t alignment) {
     if (w) w->alignment = alignment;
     return w;
 }
+
+void gguf_writer_set_sparse(gguf_writer *w, bool sparse) { w->sparse = sparse; }
+bool gguf_writer_sparse(const gguf_writer *w) { return w->sparse; }
 
 uint32_t gguf_writer_alignment(const gguf_writer *w) { return w->alignment; }
 
@@ -293,7 +297,7 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
                       name, (long long)t.ne[0], tr->name, tr->blck_size);
     if (ll_mul_overflow(nel / (uint64_t)tr->blck_size, tr->type_size, &t.nbytes))
         return ll_err(e, "gguf writer: tensor '%s' byte size overflows", name);
-    if (!data) return ll_err(e, "gguf writer: tensor '%s' has no data", name);
+    if (!data && !w->sparse) return ll_err(e, "gguf writer: tensor '%s' has no data", name);
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0) return ll_err(e, "gguf writer: duplicate tensor '%s'", name);
     t.name = strdup(name);
@@ -461,10 +465,14 @@ int gguf_writer_write(gguf_writer *w, const char *path, ll_error *e) {
     uint64_t pos = 0;
     for (size_t i = 0; i < w->n_t; i++) {
         if (write_zeros(fd, offsets[i] - pos)) goto io_error;
-        if (write_all(fd, w->t[i].data, (size_t)w->t[i].nbytes)) goto io_error;
+        if (!w->t[i].data) {
+            if (lseek(fd, (off_t)w->t[i].nbytes, SEEK_CUR) < 0) goto io_error;
+        } else if (write_all(fd, w->t[i].data, (size_t)w->t[i].nbytes)) goto io_error;
         pos = offsets[i] + w->t[i].nbytes;
     }
     if (write_zeros(fd, data_size - pos)) goto io_error;
+    /* a skipped last tensor leaves the file short of its hole */
+    if (w->sparse && ftruncate(fd, (off_t)(b.n + data_size)) != 0) goto io_error;
     if (fsync(fd) != 0) goto io_error;
     if (close(fd) != 0) { fd = -1; goto io_error; }
     fd = -1;

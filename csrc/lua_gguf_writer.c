@@ -417,10 +417,10 @@ static int w_add_tensor(lua_State *L) {
         data = src->data;
         have = (size_t)src->nbytes;
         keep_i = 4;
-    } else {
+    } else if (!gguf_writer_sparse(w)) {
         return ll_pushfail(L, lua_pushfstring(L, "gguf writer: tensor '%s' needs data (a string) or from", name));
     }
-    if (shape_ok && ne[0] % tr->blck_size == 0 && have != want)
+    if (data && shape_ok && ne[0] % tr->blck_size == 0 && have != want)
         return ll_pushfail(L, lua_pushfstring(L, "gguf writer: tensor '%s' data is %d bytes, its %s shape needs %d",
                                               name, (int)have, tr->name, (int)want));
     ll_error e;
@@ -448,6 +448,12 @@ static int w_write(lua_State *L) {
     if (gguf_writer_write(w, path, &e)) return ll_pushfail(L, e.msg);
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* w:set_sparse(bool): tensors without data become holes in the file */
+static int w_set_sparse(lua_State *L) {
+    gguf_writer_set_sparse(check_writer(L, 1), lua_toboolean(L, 2));
+    return 0;
 }
 
 static int w_alignment(lua_State *L) {
@@ -491,7 +497,7 @@ static int g_value_type(lua_State *L) {
 void ll_lua_open_gguf_writer(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"set", w_set}, {"remove", w_remove}, {"copy_metadata", w_copy_metadata},
-        {"add_tensor", w_add_tensor}, {"write", w_write}, {"alignment", w_alignment},
+        {"add_tensor", w_add_tensor}, {"write", w_write}, {"alignment", w_alignment}, {"set_sparse", w_set_sparse},
         {"free", w_gc}, {NULL, NULL},
     };
     luaL_newmetatable(L, WRITER_MT);

@@ -13,6 +13,7 @@
 --     tensors = {{name =, type = "F16" | id, shape = {ne0, ne1, ...}, data = bytes},
 --                {name =, from = g [, source = name]}},
 --     alignment = 32,         -- power of two; default 32
+--     sparse = true,          -- tensors may omit data: written as holes (header-only test files)
 --   }) -> true | nil, msg
 --
 --   llm.gguf.writer([alignment]) -> w  (w:set, w:remove, w:copy_metadata,
@@ -45,6 +46,7 @@ function M.write(path, spec)
   local w, err = M.writer(spec.alignment)
   if not w then return nil, err end
   local ok
+  if spec.sparse then w:set_sparse(true) end
   if spec.from ~= nil then
     ok, err = w:copy_metadata(spec.from)
     if not ok then return nil, err end

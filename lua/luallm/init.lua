@@ -50,5 +50,6 @@ function M.chat_template(m, messages, opts)
 end
 
 M.chat = require("luallm.chat")
+M.plan = require("luallm.plan").plan -- memory plan: luallm/plan.lua, docs/plan.md
 
 return M

@@ -3,7 +3,7 @@ local json = require("luallm.json")
 local inspect = require("luallm.inspect")
 
 local M = {
-  usage = "info MODEL [--ctx N] [--json]  architecture, size, quant mix, context of a GGUF file",
+  usage = "info MODEL [--ctx N] [--ngl N|auto] [--vram 8G] [--ram 64G] [--json]  architecture, size, quant mix, context and memory plan of a GGUF file",
   flags = { json = true },
 }
 
@@ -22,6 +22,22 @@ local function human_count(n)
 end
 
 local function int(n) return n and string.format("%d", n) or nil end
+
+-- The memory plan as rows of the same table (see luallm/plan.lua).
+local function plan_rows(p)
+  local rows = {
+    { "plan", string.format("%s, %d/%d layers on the GPU, %s (n_ctx %d, kv %s, batch %d)",
+      p.fits and "fits" or "DOES NOT FIT", p.gpu_layers, p.n_layer, p.split, p.n_ctx, p.kv_type, p.n_batch) },
+    { "memory", string.format("weights %s, KV cache %s, compute %s, total %s", human_bytes(p.weights_bytes),
+      human_bytes(p.kv_bytes), human_bytes(p.compute_bytes), human_bytes(p.total_bytes)) },
+    { "host memory", string.format("%s (RAM budget %s)", human_bytes(p.host_bytes),
+      p.ram_budget and human_bytes(p.ram_budget) or "?") },
+    { "gpu memory", string.format("%s (VRAM budget %s, usable %s)", human_bytes(p.device_bytes),
+      human_bytes(p.vram_budget), human_bytes(p.vram_usable)) },
+  }
+  for _, a in ipairs(p.advice) do rows[#rows + 1] = { "advice", a } end
+  return rows
+end
 
 local function lines(info)
   local qtypes = {}
@@ -52,6 +68,9 @@ local function lines(info)
     { "gguf version", int(info.gguf_version) },
     { "alignment", int(info.alignment) },
   }
+  if info.plan then
+    for _, r in ipairs(plan_rows(info.plan)) do rows[#rows + 1] = r end
+  end
   local w = 0
   for _, r in ipairs(rows) do if #r[1] > w then w = #r[1] end end
   local out = {}
@@ -69,7 +88,11 @@ function M.run(pos, opt)
   -- The memory plan, once the build has one (llm.plan lives elsewhere).
   local llm = require("luallm")
   if type(llm.plan) == "function" then
-    local ok, plan = pcall(llm.plan, path, { n_ctx = tonumber(opt.ctx) })
+    local size = require("luallm.plan").parse_size
+    local ngl = opt.ngl or opt.n_gpu_layers
+    local popts = { n_ctx = tonumber(opt.ctx), n_gpu_layers = ngl == "auto" and "auto" or tonumber(ngl) or "auto",
+                    vram_budget = opt.vram and size(opt.vram), ram_budget = opt.ram and size(opt.ram) }
+    local ok, plan = pcall(llm.plan, path, popts)
     if ok and type(plan) == "table" then info.plan = plan end
   end
   if opt.json then
