@@ -76,7 +76,7 @@ local function new_buffer(question)
   vim.api.nvim_buf_set_option(buf, "swapfile", false)
   vim.api.nvim_buf_set_option(buf, "filetype", "markdown")
   pcall(vim.api.nvim_buf_set_name, buf, "luallm://" .. buf)
-  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "# " .. question, "" })
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "# " .. question, "", "" })
   vim.cmd("botright split")
   local win = vim.api.nvim_get_current_win()
   vim.api.nvim_win_set_buf(win, buf)
@@ -99,24 +99,36 @@ local function line_count(buf)
   return vim.api.nvim_buf_line_count(buf)
 end
 
+-- The output window, while it still shows the output buffer.
+local function out_win(st)
+  if st.win and vim.api.nvim_win_is_valid(st.win) and vim.api.nvim_win_get_buf(st.win) == st.buf then
+    return st.win
+  end
+end
+
 -- Keeps the window at the end of the output while it streams.
 local function follow(st)
-  if st.win and vim.api.nvim_win_is_valid(st.win) and vim.api.nvim_win_get_buf(st.win) == st.buf then
-    vim.api.nvim_win_set_cursor(st.win, { line_count(st.buf), 0 })
-  end
+  local win = out_win(st)
+  if win then vim.api.nvim_win_set_cursor(win, { line_count(st.buf), 0 }) end
 end
 
 -- Folds the reasoning lines (closed) once the answer begins.
 local function fold_reasoning(st)
-  if not st.reasoning_first or not (st.win and vim.api.nvim_win_is_valid(st.win)) then return end
+  local win = out_win(st)
+  if not st.reasoning_first or not win then return end
   local last = st.reasoning_last or line_count(st.buf)
   if last < st.reasoning_first then return end
-  vim.api.nvim_win_call(st.win, function()
+  vim.api.nvim_win_call(win, function()
     vim.cmd(string.format("%d,%dfold", st.reasoning_first, last))
   end)
 end
 
 local function render(st, events)
+  if not vim.api.nvim_buf_is_valid(st.buf) then
+    -- the buffer was wiped: keep the text for M.state, draw nothing
+    for _, ev in ipairs(events) do st[ev.kind] = st[ev.kind] .. ev.text end
+    return
+  end
   for _, ev in ipairs(events) do
     if ev.kind == "reasoning" then
       if not st.reasoning_first then
