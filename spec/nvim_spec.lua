@@ -82,10 +82,12 @@ local function run()
       end
       write(string.format(
         "return {done = %%s, buffer = %%q, content = %%q, reasoning = %%q, stop_reason = %%q, "
-        .. "gen_n = %%d, gen_ms = %%f, ticks = %%d, max_gap = %%f, gaps = {%%s}, elapsed = %%f, folded = %%d, over50 = %%d}",
+        .. "gen_n = %%d, gen_ms = %%f, ticks = %%d, max_gap = %%f, gaps = {%%s}, elapsed = %%f, folded = %%d, over50 = %%d, buf_state = %%q}",
         tostring(st.done), table.concat(lines, "\n"), st.content, st.reasoning,
         tostring(r.stop_reason), r.stats and r.stats.gen_n or -1, r.stats and r.stats.gen_ms or -1,
-        ticks, gaps[1] or 0, table.concat({ unpack(gaps, 1, math.min(#gaps, 5)) }, ", "), elapsed, folded, over50))
+        ticks, gaps[1] or 0, table.concat({ unpack(gaps, 1, math.min(#gaps, 5)) }, ", "), elapsed, folded, over50,
+        string.format("valid %%s loaded %%s bufs %%d win %%s", tostring(vim.api.nvim_buf_is_valid(st.buf)),
+          tostring(vim.api.nvim_buf_is_loaded(st.buf)), #vim.api.nvim_list_bufs(), tostring(vim.api.nvim_win_is_valid(st.win)))))
       vim.cmd("qa!")
     end
   end))
@@ -135,11 +137,11 @@ describe("neovim plugin (examples/nvim)", function()
     local init, out = dir .. "/nvim_spec_init.lua", dir .. "/nvim_spec_out.lua"
     os.remove(out)
     local f = assert(io.open(init, "w"))
-    f:write(init_script(model, out, 120000))
+    f:write(init_script(model, out, 240000))
     f:close()
     local nvim_log = dir .. "/nvim_spec_nvim.log"
     local load0 = loadavg()
-    sh(CLEAN_ENV .. "timeout 180 nvim --headless -i NONE -n -u " .. q(init) .. " >" .. q(nvim_log) .. " 2>&1")
+    sh(CLEAN_ENV .. "timeout 300 nvim --headless -i NONE -n -u " .. q(init) .. " >" .. q(nvim_log) .. " 2>&1")
     local src = read(out)
     assert.is_truthy(src, "nvim wrote no result; its output:\n" .. (read(nvim_log) or ""))
     local r = assert((loadstring or load)(src))()
@@ -147,7 +149,7 @@ describe("neovim plugin (examples/nvim)", function()
     assert.is_true(r.done, "the job did not finish in time")
     assert.equal("eos", r.stop_reason)
     assert.is_truthy(r.content:find("674", 1, true), "answer: " .. r.content)
-    assert.is_truthy(r.buffer:find("713 - 39 = **674**", 1, true), "buffer:\n" .. r.buffer)
+    assert.is_truthy(r.buffer:find("713 - 39 = **674**", 1, true), "buffer (" .. r.buf_state .. "):\n" .. r.buffer)
     assert.is_truthy(r.buffer:find("## Reasoning", 1, true))
     assert.is_truthy(r.reasoning:find("borrow", 1, true))
     assert.is_true(r.folded > 0, "the reasoning is not folded")

@@ -75,7 +75,7 @@ local function new_buffer(question)
   vim.api.nvim_buf_set_option(buf, "bufhidden", "hide")
   vim.api.nvim_buf_set_option(buf, "swapfile", false)
   vim.api.nvim_buf_set_option(buf, "filetype", "markdown")
-  pcall(vim.api.nvim_buf_set_name, buf, "luallm://" .. buf)
+  pcall(vim.api.nvim_buf_set_name, buf, "luallm-" .. buf)
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "# " .. question, "", "" })
   vim.cmd("botright split")
   local win = vim.api.nvim_get_current_win()
@@ -124,6 +124,9 @@ local function fold_reasoning(st)
 end
 
 local function render(st, events)
+  if vim.fn.bufexists(st.buf) == 1 and not vim.api.nvim_buf_is_loaded(st.buf) then
+    vim.fn.bufload(st.buf) -- unloaded behind our back: write into it again
+  end
   if not vim.api.nvim_buf_is_valid(st.buf) then
     -- the buffer was wiped: keep the text for M.state, draw nothing
     for _, ev in ipairs(events) do st[ev.kind] = st[ev.kind] .. ev.text end
