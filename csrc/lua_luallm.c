@@ -54,5 +54,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_quants(L);
     ll_lua_open_gguf_writer(L);
     ll_lua_open_plan(L);
+    ll_lua_open_job(L);
     return 1;
 }

@@ -26,5 +26,11 @@ void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index
 void ll_lua_open_logits(lua_State *L);  /* lua_logits.c: core.logits_from_table */
 void ll_lua_open_sampler(lua_State *L); /* lua_sampler.c: core.sampler.* */
 void ll_lua_open_plan(lua_State *L);    /* lua_plan.c: core.plan */
+struct ll_sampler_chain;
+struct ll_error;
+/* lua_sampler.c: a fresh copy (same stages, new state) of the sampler at idx,
+ * for use off the Lua thread; NULL with e set when it holds a Lua stage. */
+struct ll_sampler_chain *ll_lua_sampler_clone_c(lua_State *L, int idx, struct ll_error *e);
+void ll_lua_open_job(lua_State *L);     /* lua_job.c: core.job_start */
 
 #endif

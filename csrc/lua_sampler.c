@@ -545,6 +545,35 @@ static int m_gc(lua_State *L) {
     return 0;
 }
 
+/* A fresh copy of the chain of the sampler at idx for a thread that has no
+ * Lua state (lua_job.c); NULL with e set when idx is not a sampler or one of
+ * its stages is a Lua function. */
+ll_sampler_chain *ll_lua_sampler_clone_c(lua_State *L, int idx, ll_error *e) {
+    sampler_ud *u = ll_testudata(L, idx, SAMPLER_MT);
+    if (!u || !u->chain) {
+        ll_err(e, "sampler: expected a sampler (llm.sampler)");
+        return NULL;
+    }
+    size_t n = ll_sampler_chain_len(u->chain);
+    for (size_t i = 0; i < n; i++) {
+        if (ll_stage_custom_ud(ll_sampler_chain_stage(u->chain, i), &lua_custom_ops)) {
+            ll_err(e, "sampler: stage %d is a Lua function, which cannot run off the Lua "
+                      "thread; use C stages only", (int)i + 1);
+            return NULL;
+        }
+    }
+    ll_sampler_chain *c = ll_sampler_chain_new(e);
+    if (!c) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        ll_sampler_stage *s = ll_stage_clone(ll_sampler_chain_stage(u->chain, i), e);
+        if (!s || ll_sampler_chain_add(c, s, e) != 0) {
+            ll_sampler_chain_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
 /* ---- the RNG, exposed so specs can pin its sequence --------------------- */
 
 static int r_new(lua_State *L) {

@@ -312,6 +312,32 @@ function Gen:next()
   return nil
 end
 
+--- m:start(prompt, opts) -> Job | nil, msg: generation on a background
+--- thread (see luallm/job.lua). opts: max_tokens (default 256), stop,
+--- sampler or sampler options (as m:generate; a sampler with a Lua custom
+--- stage is refused), n_ctx, threads (default: the model's).
+function Model:start(prompt, opts)
+  opts = opts or {}
+  local ids, err = self:_prompt_ids(prompt)
+  if not ids then return nil, err end
+  local max_tokens = opts.max_tokens or 256
+  if type(max_tokens) ~= "number" or max_tokens < 0 then return nil, "max_tokens must be a number >= 0" end
+  local s
+  s, err = make_sampler(opts)
+  if not s then return nil, err end
+  local n_ctx = opts.n_ctx or self.n_ctx or math.min(self.n_ctx_train, 4096)
+  if #ids + max_tokens > n_ctx then n_ctx = math.min(#ids + max_tokens, math.max(self.n_ctx_train, n_ctx)) end
+  local stops = opts.stop
+  if type(stops) == "string" then stops = { stops } end
+  local j
+  j, err = core.job_start(self._m, ids, {
+    max_tokens = max_tokens, stop = stops, sampler = s, n_ctx = n_ctx,
+    threads = opts.threads or self.threads,
+  })
+  if not j then return nil, err end
+  return require("luallm.job").wrap(j, self)
+end
+
 --- m:complete(prompt, opts) -> {text, tokens, stop_reason, stats} | nil, msg
 function Model:complete(prompt, opts)
   opts = opts or {}
