@@ -53,5 +53,7 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_sampler(L);
     ll_lua_open_quants(L);
     ll_lua_open_gguf_writer(L);
+    ll_lua_open_ppl(L);
+    ll_lua_open_quantize(L);
     return 1;
 }

@@ -25,5 +25,7 @@ void ll_lua_open_tokenizer(lua_State *L);
 void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index);
 void ll_lua_open_logits(lua_State *L);  /* lua_logits.c: core.logits_from_table */
 void ll_lua_open_sampler(lua_State *L); /* lua_sampler.c: core.sampler.* */
+void ll_lua_open_ppl(lua_State *L);     /* lua_ppl.c: core.ppl_nll, core.ppl_kld */
+void ll_lua_open_quantize(lua_State *L); /* lua_quantize.c: core.quantize */
 
 #endif

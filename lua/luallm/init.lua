@@ -50,5 +50,7 @@ function M.chat_template(m, messages, opts)
 end
 
 M.chat = require("luallm.chat")
+M.perplexity = require("luallm.perplexity").perplexity
+M.quantize = function(...) return require("luallm.quantize").quantize(...) end
 
 return M
