@@ -104,6 +104,16 @@ function M.quantize(src, dst, ftype, opts)
   if not ft then return nil, "quantize: unknown type " .. tostring(ftype) end
   local g, err = core.gguf_open(src)
   if not g then return nil, err end
+  -- fail before minutes of work when the destination directory is unusable
+  local dir = dst:match("^(.*)/[^/]*$") or "."
+  local probe = string.format("%s/.luallm-quantize-%d.probe", dir == "" and "/" or dir, math.random(1, 1e9))
+  local pf, perr = io.open(probe, "wb")
+  if not pf then
+    g:close()
+    return nil, "quantize: cannot write to " .. dst .. ": " .. tostring(perr)
+  end
+  pf:close()
+  os.remove(probe)
   for _, t in ipairs(g.tensors) do
     if t.type ~= "F32" and t.type ~= "F16" and t.type ~= "BF16" then
       g:close()
