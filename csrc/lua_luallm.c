@@ -55,5 +55,7 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_gguf_writer(L);
     ll_lua_open_plan(L);
     ll_lua_open_job(L);
+    ll_lua_open_ppl(L);
+    ll_lua_open_quantize(L);
     return 1;
 }

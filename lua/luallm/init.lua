@@ -51,5 +51,7 @@ end
 
 M.chat = require("luallm.chat")
 M.plan = require("luallm.plan").plan -- memory plan: luallm/plan.lua, docs/plan.md
+M.perplexity = require("luallm.perplexity").perplexity
+M.quantize = function(...) return require("luallm.quantize").quantize(...) end
 
 return M
