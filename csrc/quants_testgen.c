@@ -3,13 +3,6 @@
 #include <stddef.h>
 #include <string.h>
 
-uint64_t ll_rng_next(ll_rng *r) { /* splitmix64 */
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 static float uniform(ll_rng *r) { /* [-1, 1) */
     return (float)(ll_rng_next(r) >> 40) / (float)(1 << 23) - 1.0f;
 }

@@ -5,10 +5,8 @@
 #define LL_QUANTS_TESTGEN_H
 
 #include "quants.h"
+#include "rng.h"
 
-typedef struct ll_rng { uint64_t s; } ll_rng;
-
-uint64_t ll_rng_next(ll_rng *r);
 /* Roughly normal (sum of uniforms) with a few larger outliers. */
 void ll_testgen_floats(ll_rng *r, float *x, int64_t n);
 /* n weights of type t as raw blocks: every value bit pattern random, the
