@@ -170,7 +170,8 @@ static int l_quant_test_dot(lua_State *L) {
     const ll_cpu_kernels *k = arg_isa(L, 2);
     if (!k) return ll_pushfail(L, lua_tostring(L, -1));
     const int64_t n = (int64_t)luaL_checknumber(L, 3);
-    ll_testgen_rng rng = {(uint64_t)luaL_optnumber(L, 4, 1)};
+    ll_rng rng;
+    ll_rng_seed(&rng, (uint64_t)luaL_optnumber(L, 4, 1));
     const char *mode = luaL_optstring(L, 5, "random");
     const ll_type vdt = t->vec_dot_type;
     const ll_type_traits *at = ll_type_get(vdt);
@@ -242,7 +243,8 @@ static int l_bench_vec_dot(lua_State *L) {
     uint8_t *w = scratch(L, (size_t)rows * rb);
     float *af = scratch(L, (size_t)n * sizeof(float));
     void *a = scratch(L, ll_row_size(vdt, n));
-    ll_testgen_rng rng = {42};
+    ll_rng rng;
+    ll_rng_seed(&rng, 42);
     for (int64_t r = 0; r < rows; r++) ll_testgen_raw_weights(&rng, (ll_type)id, w + (size_t)r * rb, n);
     ll_testgen_floats(&rng, af, n);
     k->quantize_act[vdt](af, a, n);

@@ -3,39 +3,32 @@
 #include <stddef.h>
 #include <string.h>
 
-uint64_t ll_testgen_next(ll_testgen_rng *r) { /* splitmix64 */
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+static float uniform(ll_rng *r) { /* [-1, 1) */
+    return (float)(ll_rng_next(r) >> 40) / (float)(1 << 23) - 1.0f;
 }
 
-static float uniform(ll_testgen_rng *r) { /* [-1, 1) */
-    return (float)(ll_testgen_next(r) >> 40) / (float)(1 << 23) - 1.0f;
+static int small_int(ll_rng *r, int lim) { /* [-lim, lim] */
+    return (int)(ll_rng_next(r) % (uint64_t)(2 * lim + 1)) - lim;
 }
 
-static int small_int(ll_testgen_rng *r, int lim) { /* [-lim, lim] */
-    return (int)(ll_testgen_next(r) % (uint64_t)(2 * lim + 1)) - lim;
-}
-
-void ll_testgen_floats(ll_testgen_rng *r, float *x, int64_t n) {
+void ll_testgen_floats(ll_rng *r, float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float v = (uniform(r) + uniform(r) + uniform(r)) * 0.5f;
-        if (ll_testgen_next(r) % 97 == 0) v *= 12.0f; /* outlier channels */
+        if (ll_rng_next(r) % 97 == 0) v *= 12.0f; /* outlier channels */
         x[i] = v;
     }
 }
 
-static ll_fp16 pow2_half(ll_testgen_rng *r, bool signed_) {
+static ll_fp16 pow2_half(ll_rng *r, bool signed_) {
     static const ll_fp16 vals[3] = {0x3400, 0x3800, 0x3C00}; /* 0.25, 0.5, 1 */
-    ll_fp16 h = vals[ll_testgen_next(r) % 3];
-    if (signed_ && (ll_testgen_next(r) & 1)) h |= 0x8000;
+    ll_fp16 h = vals[ll_rng_next(r) % 3];
+    if (signed_ && (ll_rng_next(r) & 1)) h |= 0x8000;
     return h;
 }
 
 static void put16(uint8_t *p, ll_fp16 h) { memcpy(p, &h, 2); }
 
-int ll_testgen_raw_weights(ll_testgen_rng *r, ll_type t, void *dst, int64_t n) {
+int ll_testgen_raw_weights(ll_rng *r, ll_type t, void *dst, int64_t n) {
     const ll_type_traits *tr = ll_type_get(t);
     if (!tr || !tr->vec_dot || n % tr->blck_size) return -1;
     uint8_t *p = dst;
@@ -49,7 +42,7 @@ int ll_testgen_raw_weights(ll_testgen_rng *r, ll_type t, void *dst, int64_t n) {
         return 0;
     }
     const size_t bytes = ll_row_size(t, n);
-    for (size_t i = 0; i < bytes; i++) p[i] = (uint8_t)ll_testgen_next(r);
+    for (size_t i = 0; i < bytes; i++) p[i] = (uint8_t)ll_rng_next(r);
     /* where the fp16 scale (d) and min (m) fields sit in each block */
     int d = -1, m = -1;
     switch (t) {
@@ -72,7 +65,7 @@ int ll_testgen_raw_weights(ll_testgen_rng *r, ll_type t, void *dst, int64_t n) {
     return 0;
 }
 
-int ll_testgen_exact_act(ll_testgen_rng *r, ll_type vdt, void *dst, int64_t n) {
+int ll_testgen_exact_act(ll_rng *r, ll_type vdt, void *dst, int64_t n) {
     switch (vdt) {
     case LL_TYPE_F32: {
         float *y = dst;

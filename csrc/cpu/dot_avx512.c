@@ -102,11 +102,6 @@ static inline __m512i load_2x32(const void *a, const void *b) {
                               _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-/* d0 in lanes 0..7 (block 0's sums), d1 in lanes 8..15 */
-static inline __m512 scale_2(float d0, float d1) {
-    return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
-}
-
 /* s8 x s8 (y in [-127, 127]) -> 16 int32: |x| times y with x's sign. */
 static inline __m512i dot_i8_512(__m512i x, __m512i y) {
     const __m512i sy = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
