@@ -44,5 +44,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_context(L);
     ll_lua_open_logits(L);
     ll_lua_open_sampler(L);
+    ll_lua_open_cuda(L);
     return 1;
 }

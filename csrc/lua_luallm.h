@@ -17,5 +17,6 @@ void ll_lua_open_tokenizer(lua_State *L);
 void ll_lua_push_tokenizer(lua_State *L, struct ll_tokenizer *t, int owner_index);
 void ll_lua_open_logits(lua_State *L);  /* lua_logits.c: core.logits_from_table */
 void ll_lua_open_sampler(lua_State *L); /* lua_sampler.c: core.sampler.* */
+void ll_lua_open_cuda(lua_State *L);    /* lua_cuda.c: core.cuda_info (CUDA builds only) */
 
 #endif
