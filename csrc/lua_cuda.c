@@ -2,6 +2,7 @@
  * with the CUDA backend (LL_HAVE_CUDA); elsewhere this file is empty and
  * llm.backends() reports cuda = {compiled = false, devices = {}}. */
 #include "lua_luallm.h"
+#include "ll_common.h"
 
 #ifdef LL_HAVE_CUDA
 #include "lua_floatbuf.h"
@@ -65,12 +66,22 @@ static int l_cuda_matmul_test(lua_State *L) {
     return 1;
 }
 
+#endif
+
+/* core.now_ms() -> monotonic wall clock in ms (benchmarks time GPU work,
+ * which os.clock's CPU time does not see). Registered in every build. */
+static int l_now_ms(lua_State *L) {
+    lua_pushnumber(L, ll_now_ms());
+    return 1;
+}
+
 void ll_lua_open_cuda(lua_State *L) {
+    lua_pushcfunction(L, l_now_ms);
+    lua_setfield(L, -2, "now_ms");
+#ifdef LL_HAVE_CUDA
     lua_pushcfunction(L, l_cuda_info);
     lua_setfield(L, -2, "cuda_info");
     lua_pushcfunction(L, l_cuda_matmul_test);
     lua_setfield(L, -2, "cuda_matmul_test");
-}
-#else
-void ll_lua_open_cuda(lua_State *L) { (void)L; }
 #endif
+}
