@@ -83,8 +83,8 @@ describe("cuda backend info", function()
       pending("needs a CUDA build on a machine without a device")
       return
     end
-    local p = shared.need("models/micro-r1-qwen2-f16.gguf")
-    if not p then return end
+    local p = shared.path("models/micro-r1-qwen2-f16.gguf")
+    if not p then pending("needs models/micro-r1-qwen2-f16.gguf") return end
     local m, err = core.model_load(p, { n_gpu_layers = -1 })
     assert.is_nil(m)
     assert.truthy(err:match("CUDA device"))
@@ -98,7 +98,9 @@ describe("cuda kernels", function()
       local p = zoo_dir .. "/" .. name
       if exists(p) then return p end
     end
-    return shared.need("models/quant/" .. name)
+    local p = shared.path("models/quant/" .. name)
+    if not p then pending("needs models/quant/" .. name .. " (set LUALLM_SHARED or LUALLM_CUDA_ZOO)") end
+    return p
   end
 
   it("multiply every weight type like its reference dequantization", function()
