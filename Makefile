@@ -15,7 +15,8 @@ else
   LUA_BIN ?= $(LUA)
 endif
 
-BUILD ?= build/$(LUA)$(if $(SANITIZE),-san)
+# With nvcc present, CUDA=0 builds go to their own folder (no -DLL_HAVE_CUDA).
+BUILD ?= build/$(LUA)$(if $(SANITIZE),-san)$(if $(NVCC),$(if $(filter 0,$(CUDA)),-nocuda))
 CC ?= cc
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA ?= $(if $(NVCC),1,0)

@@ -57,5 +57,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_job(L);
     ll_lua_open_ppl(L);
     ll_lua_open_quantize(L);
+    ll_lua_open_cuda(L);
     return 1;
 }

@@ -5,6 +5,9 @@
 #include "lua_model.h"
 #include "model.h"
 #include "tokenizer.h"
+#ifdef LL_HAVE_CUDA
+#include "cuda/backend_cuda.h"
+#endif
 
 #include <string.h>
 
@@ -42,6 +45,19 @@ static int l_model_load(lua_State *L) {
     }
 #ifndef LL_HAVE_CUDA
     if (n_gpu != 0 && n_gpu != -9999) n_gpu = 0; /* no GPU in this build: all on the CPU */
+#else
+    /* A CUDA build asked for GPU layers on a machine without a device: an
+     * error, not a silent CPU fallback (callers wanting "GPU if any" check
+     * llm.backends().cuda.devices first). */
+    char why[256];
+    if (n_gpu != 0 && ll_cuda_device_info(NULL, 0, why, sizeof why) <= 0) {
+        ll_tokenizer_free(tok);
+        ll_model_free(m);
+        lua_pushnil(L);
+        lua_pushfstring(L, "model: n_gpu_layers = %d needs a CUDA device, but none is present (%s); "
+                           "use n_gpu_layers = 0", n_gpu, why);
+        return 2;
+    }
 #endif
     if (n_gpu < 0 || n_gpu > m->hp.n_layer) n_gpu = m->hp.n_layer;
     m->n_gpu_layers = n_gpu;

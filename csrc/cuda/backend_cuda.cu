@@ -1,0 +1,385 @@
+/* The CUDA backend: weights, K/V rows and scratch of its layers on device 0.
+ * A step copies the residual stream and the step's cell metadata to the
+ * device once, queues every layer's kernels on one stream, and copies the
+ * stream back once (the only synchronization of the step). */
+#include "cuda/kernels.h"
+#include "cuda/dequant.h"
+
+#include <cublas_v2.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dlayer {
+    const float *attn_norm, *ffn_norm, *bq, *bk, *bv; /* F32 vectors (biases may be NULL) */
+    ll_dweight wq, wk, wv, wo, gate, up, down;
+    __half *k, *v; /* (n_ctx, kv_dim) */
+} dlayer;
+
+typedef struct cuda_backend {
+    ll_backend base;
+    cudaStream_t st;
+    cublasHandle_t blas;
+    uint8_t *wbuf;  /* every weight of this backend, one allocation */
+    __half *kvbuf;  /* every layer's K and V rows, one allocation */
+    dlayer *L;      /* (l1 - l0) */
+    const float *out_norm;
+    ll_dweight out;
+    const float *rope_ff;
+    /* scratch, sized for n_batch rows */
+    float *x, *xn, *q, *k, *v, *att, *gate, *up, *logits;
+    int logit_rows;
+    __half *x16;     /* (n_batch, max K) activations for cuBLAS */
+    __half *w16;     /* (max N*K) a dequantized weight for cuBLAS; allocated on first use */
+    size_t w16_elems;
+    uint8_t *meta;   /* device copy of the step's token and cell metadata */
+    uint8_t *hmeta;  /* pinned staging for it */
+    float *hx;       /* pinned staging for x / logits */
+    size_t meta_cap, hx_cap;
+    size_t bytes;
+} cuda_backend;
+
+static void cuda_free(ll_backend *b) {
+    cuda_backend *cb = (cuda_backend *)b;
+    if (!cb) return;
+    if (cb->st) cudaStreamSynchronize(cb->st);
+    if (cb->blas) cublasDestroy(cb->blas);
+    void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
+                   cb->logits, cb->x16, cb->w16, cb->meta};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        if (dev[i]) cudaFree(dev[i]);
+    if (cb->hmeta) cudaFreeHost(cb->hmeta);
+    if (cb->hx) cudaFreeHost(cb->hx);
+    if (cb->st) cudaStreamDestroy(cb->st);
+    free(cb->L);
+    free(cb);
+}
+
+static const char *blas_status(cublasStatus_t s) {
+    switch (s) {
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "not initialized";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "allocation failed";
+    case CUBLAS_STATUS_INVALID_VALUE: return "invalid value";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "architecture mismatch";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "execution failed";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "not supported";
+    default: return "error";
+    }
+}
+
+/* y (T, N) (+)= x (T, K) . W^T (+ bias): the matrix-vector kernel for a few
+ * rows, else W as FP16 (dequantized into w16 unless stored so) times x as
+ * FP16 through cuBLAS with FP32 accumulation. */
+static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, float *y, const float *bias,
+                  bool accumulate, ll_error *e) {
+    if (T <= LL_CUDA_MATVEC_MAX) {
+        ll_cuda_matvec(w, x, T, y, bias, accumulate, cb->st);
+        return 0;
+    }
+    const int N = w->ne1, K = w->ne0;
+    const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
+    cublasStatus_t s;
+    if (w->type == LL_TYPE_F32) {
+        s = cublasGemmEx(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, w->d, CUDA_R_32F, K, x, CUDA_R_32F, K,
+                         &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    } else {
+        const void *a = w->d;
+        if (w->type != LL_TYPE_F16) {
+            if (!cb->w16) {
+                LL_CUDA_TRY(cudaMalloc((void **)&cb->w16, cb->w16_elems * sizeof(__half)));
+                cb->bytes += cb->w16_elems * sizeof(__half);
+            }
+            ll_cuda_dequant_f16(w, cb->w16, cb->st);
+            a = cb->w16;
+        }
+        ll_cuda_f32_to_f16(x, cb->x16, (int64_t)T * K, cb->st);
+        s = cublasGemmEx(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, a, CUDA_R_16F, K, cb->x16, CUDA_R_16F,
+                         K, &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    }
+    if (s != CUBLAS_STATUS_SUCCESS) return ll_err(e, "cuda: cublasGemmEx (%d x %d x %d): %s", N, T, K, blas_status(s));
+    if (bias) ll_cuda_add_bias(y, bias, T, N, cb->st);
+    return 0;
+}
+
+/* Host staging buffers grow to what a step needs (pinned, so the copies are async). */
+static int ensure_host(cuda_backend *cb, size_t meta_bytes, size_t x_bytes, ll_error *e) {
+    if (meta_bytes > cb->meta_cap) {
+        if (cb->hmeta) cudaFreeHost(cb->hmeta);
+        if (cb->meta) cudaFree(cb->meta);
+        cb->hmeta = NULL;
+        cb->meta = NULL;
+        cb->meta_cap = 0;
+        LL_CUDA_TRY(cudaMallocHost((void **)&cb->hmeta, meta_bytes));
+        LL_CUDA_TRY(cudaMalloc((void **)&cb->meta, meta_bytes));
+        cb->meta_cap = meta_bytes;
+    }
+    if (x_bytes > cb->hx_cap) {
+        if (cb->hx) cudaFreeHost(cb->hx);
+        cb->hx = NULL;
+        cb->hx_cap = 0;
+        LL_CUDA_TRY(cudaMallocHost((void **)&cb->hx, x_bytes));
+        cb->hx_cap = x_bytes;
+    }
+    return 0;
+}
+
+static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0, int l1, float *x, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const ll_model *m = c->m;
+    const ll_hparams *hp = &m->hp;
+    const int T = ub->n, D = hp->n_embd, H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
+    const int kv_dim = Hkv * hd, nc = c->kv.used_hi;
+    LL_CUDA_TRY(cudaSetDevice(0));
+    /* metadata: cell seqs (u64), cell pos, token pos, token seq, token cell */
+    const size_t meta_bytes = (size_t)nc * 12 + (size_t)T * 12, x_bytes = (size_t)T * D * sizeof(float);
+    if (ensure_host(cb, meta_bytes, x_bytes, e)) return -1;
+    uint8_t *hm = cb->hmeta;
+    memcpy(hm, c->kv.seqs, (size_t)nc * 8);
+    memcpy(hm + (size_t)nc * 8, c->kv.pos, (size_t)nc * 4);
+    memcpy(hm + (size_t)nc * 12, ub->pos, (size_t)T * 4);
+    memcpy(hm + (size_t)nc * 12 + (size_t)T * 4, ub->seq, (size_t)T * 4);
+    memcpy(hm + (size_t)nc * 12 + (size_t)T * 8, ub->cell, (size_t)T * 4);
+    memcpy(cb->hx, x, x_bytes);
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->meta, hm, meta_bytes, cudaMemcpyHostToDevice, cb->st));
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
+    const unsigned long long *cell_seqs = (const unsigned long long *)cb->meta;
+    const int32_t *cell_pos = (const int32_t *)(cb->meta + (size_t)nc * 8);
+    const int32_t *tok_pos = (const int32_t *)(cb->meta + (size_t)nc * 12);
+    const int32_t *tok_seq = tok_pos + T, *tok_cell = tok_pos + 2 * T;
+    for (int il = l0; il < l1; il++) {
+        dlayer *L = &cb->L[il - b->l0];
+        ll_cuda_rmsnorm(cb->x, L->attn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
+        if (matmul(cb, &L->wq, cb->xn, T, cb->q, L->bq, false, e)) return -1;
+        if (matmul(cb, &L->wk, cb->xn, T, cb->k, L->bk, false, e)) return -1;
+        if (matmul(cb, &L->wv, cb->xn, T, cb->v, L->bv, false, e)) return -1;
+        ll_cuda_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
+        ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
+        ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
+        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, nc};
+        ll_cuda_attention(&aa, cb->st);
+        if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
+        ll_cuda_rmsnorm(cb->x, L->ffn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
+        if (matmul(cb, &L->gate, cb->xn, T, cb->gate, NULL, false, e)) return -1;
+        if (matmul(cb, &L->up, cb->xn, T, cb->up, NULL, false, e)) return -1;
+        ll_cuda_swiglu(cb->gate, cb->up, (int64_t)T * F, cb->st);
+        if (matmul(cb, &L->down, cb->gate, T, cb->x, NULL, true, e)) return -1;
+    }
+    LL_CUDA_TRY(cudaGetLastError());
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->x, x_bytes, cudaMemcpyDeviceToHost, cb->st));
+    LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
+    memcpy(x, cb->hx, x_bytes);
+    return 0;
+}
+
+static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, float *logits, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const ll_model *m = c->m;
+    const int D = m->hp.n_embd, V = m->hp.n_vocab;
+    LL_CUDA_TRY(cudaSetDevice(0));
+    for (int i0 = 0; i0 < n; i0 += cb->logit_rows) {
+        const int nb = n - i0 < cb->logit_rows ? n - i0 : cb->logit_rows;
+        const size_t x_bytes = (size_t)nb * D * sizeof(float), l_bytes = (size_t)nb * V * sizeof(float);
+        if (ensure_host(cb, 1, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
+        memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
+        LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
+        ll_cuda_rmsnorm(cb->x, cb->out_norm, cb->xn, nb, D, m->hp.rms_eps, cb->st);
+        if (matmul(cb, &cb->out, cb->xn, nb, cb->logits, NULL, false, e)) return -1;
+        LL_CUDA_TRY(cudaGetLastError());
+        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
+        LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
+        memcpy(logits + (size_t)i0 * V, cb->hx, l_bytes);
+    }
+    return 0;
+}
+
+static size_t cuda_bytes(const ll_backend *b) { return ((const cuda_backend *)b)->bytes; }
+
+static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_free};
+
+/* ---- construction: plan the weight buffer, copy, allocate the rest ---- */
+
+static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
+
+typedef struct upload {
+    cuda_backend *cb;
+    size_t off;      /* bytes planned / copied so far */
+    bool copy;       /* second pass: copy; first pass: only count */
+    size_t max_k, max_nk;
+    ll_error *e;
+} upload;
+
+static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
+    if (!ll_cuda_type_ok(w->type))
+        return ll_err(u->e, "cuda backend: tensor %s has type %s, which the CUDA kernels cannot read",
+                      w->name ? w->name : "?", ll_type_get(w->type) ? ll_type_get(w->type)->name : "?");
+    if (w->ne0 % 32 && ll_type_get(w->type)->blck_size == 1 && w->ne0 % 8)
+        return ll_err(u->e, "cuda backend: row length %lld is not a multiple of 8", (long long)w->ne0);
+    const size_t n = w->row_bytes * (size_t)w->ne1;
+    if (u->copy) {
+        dw->d = u->cb->wbuf + u->off;
+        dw->type = w->type;
+        dw->ne0 = (int)w->ne0;
+        dw->ne1 = (int)w->ne1;
+        dw->row_bytes = w->row_bytes;
+        cudaError_t err = cudaMemcpy(u->cb->wbuf + u->off, w->data, n, cudaMemcpyHostToDevice);
+        if (err != cudaSuccess) return ll_err(u->e, "cuda: copying weights: %s", cudaGetErrorString(err));
+    }
+    if ((size_t)w->ne0 > u->max_k) u->max_k = (size_t)w->ne0;
+    if ((size_t)(w->ne0 * w->ne1) > u->max_nk) u->max_nk = (size_t)(w->ne0 * w->ne1);
+    u->off += align256(n);
+    return 0;
+}
+
+static int put_vector(upload *u, const void *data, size_t n_floats, const float **out) {
+    if (!data) {
+        if (u->copy) *out = NULL;
+        return 0;
+    }
+    const size_t n = n_floats * sizeof(float);
+    if (u->copy) {
+        *out = (const float *)(u->cb->wbuf + u->off);
+        cudaError_t err = cudaMemcpy(u->cb->wbuf + u->off, data, n, cudaMemcpyHostToDevice);
+        if (err != cudaSuccess) return ll_err(u->e, "cuda: copying weights: %s", cudaGetErrorString(err));
+    }
+    u->off += align256(n);
+    return 0;
+}
+
+static int put_all(upload *u, const ll_model *m, int l0, int l1, bool output) {
+    const ll_hparams *hp = &m->hp;
+    const size_t D = hp->n_embd, qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    for (int il = l0; il < l1; il++) {
+        const ll_layer *L = &m->layers[il];
+        dlayer *dl = &u->cb->L[il - l0];
+        if (put_vector(u, L->attn_norm.data, D, &dl->attn_norm) || put_vector(u, L->ffn_norm.data, D, &dl->ffn_norm) ||
+            put_vector(u, L->bq.data, qd, &dl->bq) || put_vector(u, L->bk.data, kvd, &dl->bk) ||
+            put_vector(u, L->bv.data, kvd, &dl->bv) || put_weight(u, &L->wq, &dl->wq) ||
+            put_weight(u, &L->wk, &dl->wk) || put_weight(u, &L->wv, &dl->wv) || put_weight(u, &L->wo, &dl->wo) ||
+            put_weight(u, &L->w_gate, &dl->gate) || put_weight(u, &L->w_up, &dl->up) ||
+            put_weight(u, &L->w_down, &dl->down))
+            return -1;
+    }
+    if (output && (put_vector(u, m->output_norm.data, D, &u->cb->out_norm) || put_weight(u, &m->output, &u->cb->out)))
+        return -1;
+    if (put_vector(u, m->rope_freqs, (size_t)hp->rope_dim / 2, &u->cb->rope_ff)) return -1;
+    return 0;
+}
+
+static int dev_alloc(cuda_backend *cb, void **p, size_t n, ll_error *e) {
+    cudaError_t err = cudaMalloc(p, n ? n : 1);
+    if (err != cudaSuccess)
+        return ll_err(e, "cuda backend: cannot allocate %zu bytes on the device (%zu allocated so far): %s", n,
+                      cb->bytes, cudaGetErrorString(err));
+    cb->bytes += n;
+    return 0;
+}
+
+static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool output, ll_error *e) {
+    const ll_model *m = c->m;
+    const ll_hparams *hp = &m->hp;
+    char why[256];
+    if (ll_cuda_device_info(NULL, 0, why, sizeof why) <= 0)
+        return ll_err(e, "cuda backend: no CUDA device is present (%s); load the model with n_gpu_layers = 0", why);
+    LL_CUDA_TRY(cudaSetDevice(0));
+    LL_CUDA_TRY(cudaStreamCreateWithFlags(&cb->st, cudaStreamNonBlocking));
+    cublasStatus_t bs = cublasCreate(&cb->blas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        cb->blas = NULL;
+        return ll_err(e, "cuda backend: cublasCreate: %s", blas_status(bs));
+    }
+    cublasSetStream(cb->blas, cb->st);
+    const int nl = l1 - l0;
+    cb->L = (dlayer *)calloc((size_t)(nl > 0 ? nl : 1), sizeof(dlayer));
+    if (!cb->L) return ll_err(e, "cuda backend: out of memory");
+    upload u = {cb, 0, false, 0, 0, e};
+    if (put_all(&u, m, l0, l1, output)) return -1;
+    if (dev_alloc(cb, (void **)&cb->wbuf, u.off, e)) return -1;
+    u.off = 0;
+    u.copy = true;
+    if (put_all(&u, m, l0, l1, output)) return -1;
+    /* K/V rows: F16 whatever kv_type asks (see backend_cuda.h) */
+    const size_t cells = (size_t)c->p.n_ctx, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    if (dev_alloc(cb, (void **)&cb->kvbuf, 2 * (size_t)nl * cells * kvd * sizeof(__half), e)) return -1;
+    for (int i = 0; i < nl; i++) {
+        cb->L[i].k = cb->kvbuf + (2 * (size_t)i) * cells * kvd;
+        cb->L[i].v = cb->kvbuf + (2 * (size_t)i + 1) * cells * kvd;
+    }
+    const size_t nb = (size_t)c->p.n_batch, D = hp->n_embd, F = hp->n_ff, f = sizeof(float);
+    const size_t qd = (size_t)hp->n_head * hp->head_dim;
+    cb->logit_rows = output ? (c->p.n_batch < 64 ? c->p.n_batch : 64) : 0;
+    size_t max_k = u.max_k > F ? u.max_k : F;
+    if (dev_alloc(cb, (void **)&cb->x, nb * D * f, e) || dev_alloc(cb, (void **)&cb->xn, nb * D * f, e) ||
+        dev_alloc(cb, (void **)&cb->q, nb * qd * f, e) || dev_alloc(cb, (void **)&cb->k, nb * kvd * f, e) ||
+        dev_alloc(cb, (void **)&cb->v, nb * kvd * f, e) || dev_alloc(cb, (void **)&cb->att, nb * qd * f, e) ||
+        dev_alloc(cb, (void **)&cb->gate, nb * F * f, e) || dev_alloc(cb, (void **)&cb->up, nb * F * f, e) ||
+        dev_alloc(cb, (void **)&cb->x16, nb * max_k * sizeof(__half), e) ||
+        (output && dev_alloc(cb, (void **)&cb->logits, (size_t)cb->logit_rows * hp->n_vocab * f, e)))
+        return -1;
+    cb->w16_elems = u.max_nk;
+    return 0;
+}
+
+extern "C" ll_backend *ll_cuda_backend_new(ll_context *c, int l0, int l1, bool output, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)calloc(1, sizeof *cb);
+    if (!cb) {
+        ll_err(e, "cuda backend: out of memory");
+        return NULL;
+    }
+    cb->base.ops = &cuda_ops;
+    cb->base.l0 = l0;
+    cb->base.l1 = l1;
+    cb->base.has_output = output;
+    if (backend_init(cb, c, l0, l1, output, e)) {
+        cuda_free(&cb->base);
+        return NULL;
+    }
+    return &cb->base;
+}
+
+/* ---- kernel test hook (see backend_cuda.h) ---- */
+
+extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, int N, int K, const float *x, int T,
+                                   float *y, ll_error *e) {
+    char why[256];
+    if (ll_cuda_device_info(NULL, 0, why, sizeof why) <= 0) return ll_err(e, "cuda: no device (%s)", why);
+    if (!ll_cuda_type_ok(type)) return ll_err(e, "cuda: type %d is not supported by the kernels", type);
+    if (K % 8 || T <= 0 || N <= 0) return ll_err(e, "cuda: bad shape");
+    cuda_backend cb;
+    memset(&cb, 0, sizeof cb);
+    int rc = -1;
+    uint8_t *dw = NULL;
+    float *dx = NULL, *dy = NULL;
+    ll_dweight W = {NULL, type, K, N, row_bytes};
+    const size_t wb = row_bytes * (size_t)N, xb = (size_t)T * K * sizeof(float), yb = (size_t)T * N * sizeof(float);
+    cudaError_t err;
+    cb.w16_elems = (size_t)N * K;
+    if ((err = cudaSetDevice(0)) || (err = cudaStreamCreate(&cb.st)) || (err = cudaMalloc((void **)&dw, wb)) ||
+        (err = cudaMalloc((void **)&dx, xb)) || (err = cudaMalloc((void **)&dy, yb)) ||
+        (err = cudaMalloc((void **)&cb.x16, (size_t)T * K * sizeof(__half))) ||
+        (err = cudaMemcpy(dw, w, wb, cudaMemcpyHostToDevice)) || (err = cudaMemcpy(dx, x, xb, cudaMemcpyHostToDevice))) {
+        ll_err(e, "cuda: %s", cudaGetErrorString(err));
+        goto done;
+    }
+    if (cublasCreate(&cb.blas) != CUBLAS_STATUS_SUCCESS) {
+        cb.blas = NULL;
+        ll_err(e, "cuda: cublasCreate failed");
+        goto done;
+    }
+    cublasSetStream(cb.blas, cb.st);
+    W.d = dw;
+    if (matmul(&cb, &W, dx, T, dy, NULL, false, e)) goto done;
+    if ((err = cudaStreamSynchronize(cb.st)) || (err = cudaGetLastError()) ||
+        (err = cudaMemcpy(y, dy, yb, cudaMemcpyDeviceToHost))) {
+        ll_err(e, "cuda: %s", cudaGetErrorString(err));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (cb.blas) cublasDestroy(cb.blas);
+    if (cb.st) cudaStreamDestroy(cb.st);
+    cudaFree(dw);
+    cudaFree(dx);
+    cudaFree(dy);
+    cudaFree(cb.x16);
+    cudaFree(cb.w16);
+    return rc;
+}

@@ -1,0 +1,257 @@
+/* The CUDA backend's kernels: simple, coalesced, FP32 arithmetic. */
+#include "cuda/kernels.h"
+#include "cuda/dequant.h"
+
+#include <math.h>
+
+/* ---- matrix-vector: one warp per output row, lanes over groups of 8 ---- */
+
+#define MV_WARPS 4
+
+template <int TYPE, int TMAX>
+__global__ void __launch_bounds__(32 * MV_WARPS)
+k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const float *__restrict__ x, int T,
+         float *__restrict__ y, const float *__restrict__ bias, int accumulate) {
+    const int row = blockIdx.x * MV_WARPS + threadIdx.y, lane = threadIdx.x;
+    if (row >= N) return;
+    const uint8_t *w = W + (size_t)row * row_bytes;
+    float acc[TMAX];
+#pragma unroll
+    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    const int ng = K / 8;
+    for (int g = lane; g < ng; g += 32) {
+        float wv[8];
+        ll_deq8<TYPE>(w, g, wv);
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            if (t >= T) break;
+            const float4 *xp = reinterpret_cast<const float4 *>(x + (size_t)t * K) + 2 * g;
+            const float4 a = xp[0], b = xp[1];
+            acc[t] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w + wv[4] * b.x + wv[5] * b.y +
+                      wv[6] * b.z + wv[7] * b.w;
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < TMAX; t++) {
+        if (t >= T) break;
+        const float s = ll_warp_sum(acc[t]);
+        if (lane == 0) {
+            float v = s + (bias ? bias[row] : 0.f);
+            float *o = y + (size_t)t * N + row;
+            *o = accumulate ? *o + v : v;
+        }
+    }
+}
+
+void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
+                    cudaStream_t st) {
+    dim3 block(32, MV_WARPS), grid((unsigned)((w->ne1 + MV_WARPS - 1) / MV_WARPS));
+#define LAUNCH(TY)                                                                                           \
+    if (T == 1)                                                                                              \
+        k_matvec<TY, 1><<<grid, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, accumulate); \
+    else                                                                                                     \
+        k_matvec<TY, LL_CUDA_MATVEC_MAX><<<grid, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, \
+                                                                 accumulate);
+    LL_CUDA_TYPE_SWITCH(w->type, LAUNCH)
+#undef LAUNCH
+}
+
+/* ---- dequantize a whole matrix to FP16 (for cuBLAS), a thread per group ---- */
+
+template <int TYPE>
+__global__ void k_dequant_f16(const uint8_t *__restrict__ W, size_t row_bytes, int K, int64_t n_groups,
+                              __half *__restrict__ out) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n_groups) return;
+    const int gpr = K / 8;
+    const int64_t row = i / gpr;
+    const int g = (int)(i % gpr);
+    float v[8];
+    ll_deq8<TYPE>(W + row * row_bytes, g, v);
+    __align__(16) __half2 h[4];
+#pragma unroll
+    for (int k = 0; k < 4; k++) h[k] = __floats2half2_rn(v[2 * k], v[2 * k + 1]);
+    reinterpret_cast<uint4 *>(out)[i] = *reinterpret_cast<const uint4 *>(h);
+}
+
+void ll_cuda_dequant_f16(const ll_dweight *w, __half *out, cudaStream_t st) {
+    const int64_t n = (int64_t)w->ne1 * (w->ne0 / 8);
+    const unsigned grid = (unsigned)((n + 255) / 256);
+#define LAUNCH(TY) k_dequant_f16<TY><<<grid, 256, 0, st>>>(w->d, w->row_bytes, w->ne0, n, out);
+    LL_CUDA_TYPE_SWITCH(w->type, LAUNCH)
+#undef LAUNCH
+}
+
+__global__ void k_f32_to_f16(const float *__restrict__ x, __half *__restrict__ y, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = __float2half_rn(x[i]);
+}
+
+void ll_cuda_f32_to_f16(const float *x, __half *y, int64_t n, cudaStream_t st) {
+    k_f32_to_f16<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(x, y, n);
+}
+
+__global__ void k_add_bias(float *y, const float *b, int T, int N) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < (int64_t)T * N) y[i] += b[i % N];
+}
+
+void ll_cuda_add_bias(float *y, const float *bias, int T, int N, cudaStream_t st) {
+    const int64_t n = (int64_t)T * N;
+    k_add_bias<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(y, bias, T, N);
+}
+
+/* ---- elementwise and row ops ---- */
+
+__global__ void k_rmsnorm(const float *__restrict__ x, const float *__restrict__ g, float *__restrict__ y, int D,
+                          float eps) {
+    const float *xr = x + (size_t)blockIdx.x * D;
+    float *yr = y + (size_t)blockIdx.x * D;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
+    __shared__ float part[32];
+    ss = ll_warp_sum(ss);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        v = ll_warp_sum(v);
+        if (threadIdx.x == 0) part[0] = v;
+    }
+    __syncthreads();
+    const float scale = rsqrtf(part[0] / D + eps);
+    for (int i = threadIdx.x; i < D; i += blockDim.x) yr[i] = xr[i] * scale * g[i];
+}
+
+void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, float eps, cudaStream_t st) {
+    k_rmsnorm<<<T, 256, 0, st>>>(x, g, y, D, eps);
+}
+
+/* Angles in double, as the CPU reference computes them: positions reach 1e5
+ * and float angles would drift by 1e-2 rad there. */
+__global__ void k_rope(float *x, int T, int nh, int hd, int rope_dim, int neox, float base, const float *ff,
+                       const int32_t *pos) {
+    const int half = rope_dim / 2;
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (int64_t)T * nh * half) return;
+    const int k = (int)(i % half);
+    const int64_t th = i / half; /* t * nh + h */
+    const int t = (int)(th / nh);
+    double inv = pow((double)base, -2.0 * k / rope_dim);
+    if (ff) inv /= ff[k];
+    double s, c;
+    sincos((double)pos[t] * inv, &s, &c);
+    const float cs = (float)c, sn = (float)s;
+    float *v = x + th * hd;
+    const int i0 = neox ? k : 2 * k, i1 = neox ? k + half : 2 * k + 1;
+    const float a = v[i0], b = v[i1];
+    v[i0] = a * cs - b * sn;
+    v[i1] = a * sn + b * cs;
+}
+
+void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox, float base,
+                  const float *freq_factors, const int32_t *pos, cudaStream_t st) {
+    const int64_t n = (int64_t)T * n_heads * (rope_dim / 2);
+    k_rope<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(x, T, n_heads, hd, rope_dim, neox, base, freq_factors, pos);
+}
+
+__global__ void k_swiglu(float *g, const float *u, int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st) {
+    k_swiglu<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, n);
+}
+
+__global__ void k_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,
+                           int kv_dim) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (int64_t)T * kv_dim) return;
+    const int t = (int)(i / kv_dim), j = (int)(i % kv_dim);
+    const size_t dst = (size_t)cell[t] * kv_dim + j;
+    kc[dst] = __float2half_rn(k[i]);
+    vc[dst] = __float2half_rn(v[i]);
+}
+
+void ll_cuda_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,
+                      int kv_dim, cudaStream_t st) {
+    const int64_t n = (int64_t)T * kv_dim;
+    k_kv_store<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(k, v, kc, vc, cell, T, kv_dim);
+}
+
+/* ---- attention: a block per (token, head); each warp walks every
+ * ATT_WARPS-th cell keeping an online softmax (running max m, sum l and
+ * weighted V sum), then the warps' partial states are merged. Needs no
+ * storage per cell, so any n_ctx works. Lane owns dims lane + 32*i. ---- */
+
+#define ATT_WARPS 4
+#define ATT_DIMS 16 /* hd <= 512 */
+
+__global__ void __launch_bounds__(32 * ATT_WARPS) k_attention(ll_cuda_attn a) {
+    const int t = blockIdx.x, h = blockIdx.y, warp = threadIdx.y, lane = threadIdx.x;
+    const int hd = a.hd, G = a.H / a.Hkv, kh = h / G, kv_dim = a.Hkv * hd;
+    extern __shared__ float sm[];
+    float *qs = sm;                             /* (hd) */
+    float *wm = qs + hd, *wl = wm + ATT_WARPS;  /* (ATT_WARPS) each */
+    float *wacc = wl + ATT_WARPS;               /* (ATT_WARPS, hd) */
+    const float scale = rsqrtf((float)hd);
+    const float *q = a.q + ((size_t)t * a.H + h) * hd;
+    for (int d = warp * 32 + lane; d < hd; d += 32 * ATT_WARPS) qs[d] = q[d];
+    __syncthreads();
+    const unsigned long long bit = 1ull << a.tok_seq[t];
+    const int32_t p = a.tok_pos[t];
+    float m = -INFINITY, l = 0.f, acc[ATT_DIMS];
+#pragma unroll
+    for (int i = 0; i < ATT_DIMS; i++) acc[i] = 0.f;
+    for (int c = warp; c < a.n_cells; c += ATT_WARPS) {
+        const int32_t cp = a.cell_pos[c];
+        if (!(a.cell_seqs[c] & bit) || cp < 0 || cp > p) continue;
+        const __half *kr = a.kc + (size_t)c * kv_dim + (size_t)kh * hd;
+        const __half *vr = a.vc + (size_t)c * kv_dim + (size_t)kh * hd;
+        float s = 0.f;
+#pragma unroll
+        for (int i = 0; i < ATT_DIMS; i++) {
+            const int d = lane + 32 * i;
+            if (d < hd) s += qs[d] * __half2float(kr[d]);
+        }
+        s = ll_warp_sum(s) * scale;
+        const float mn = fmaxf(m, s);
+        const float corr = expf(m - mn), pw = expf(s - mn);
+        l = l * corr + pw;
+#pragma unroll
+        for (int i = 0; i < ATT_DIMS; i++) {
+            const int d = lane + 32 * i;
+            if (d < hd) acc[i] = acc[i] * corr + pw * __half2float(vr[d]);
+        }
+        m = mn;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < ATT_DIMS; i++) {
+        const int d = lane + 32 * i;
+        if (d < hd) wacc[warp * hd + d] = acc[i];
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < ATT_WARPS; w++) M = fmaxf(M, wm[w]);
+    float L = 0.f;
+    for (int w = 0; w < ATT_WARPS; w++)
+        if (wl[w] > 0.f) L += wl[w] * expf(wm[w] - M);
+    float *out = a.out + ((size_t)t * a.H + h) * hd;
+    for (int d = warp * 32 + lane; d < hd; d += 32 * ATT_WARPS) {
+        float o = 0.f;
+        for (int w = 0; w < ATT_WARPS; w++)
+            if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
+        out[d] = L > 0.f ? o / L : 0.f;
+    }
+}
+
+void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
+    dim3 grid((unsigned)a->T, (unsigned)a->H), block(32, ATT_WARPS);
+    const size_t smem = sizeof(float) * ((size_t)a->hd * (1 + ATT_WARPS) + 2 * ATT_WARPS);
+    k_attention<<<grid, block, smem, st>>>(*a);
+}

@@ -1,0 +1,48 @@
+/* Launchers of the CUDA backend's kernels (kernels.cu). All run on stream st
+ * and never synchronize; shapes are (rows, cols), row-major, device memory. */
+#ifndef LL_CUDA_KERNELS_H
+#define LL_CUDA_KERNELS_H
+
+#include "cuda/cuda_common.h"
+
+/* A weight matrix in device memory, in its file type. */
+typedef struct ll_dweight {
+    const uint8_t *d;
+    int type;
+    int ne0, ne1; /* K, N */
+    size_t row_bytes;
+} ll_dweight;
+
+/* The most rows the matrix-vector kernel takes; more go through cuBLAS. */
+#define LL_CUDA_MATVEC_MAX 8
+
+/* y (T, N) (+)= x (T, K) . W^T (+ bias), T <= LL_CUDA_MATVEC_MAX. */
+void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
+                    cudaStream_t st);
+/* W (N, K) -> out (N, K) FP16. */
+void ll_cuda_dequant_f16(const ll_dweight *w, __half *out, cudaStream_t st);
+void ll_cuda_f32_to_f16(const float *x, __half *y, int64_t n, cudaStream_t st);
+/* y (T, N) += bias (N) */
+void ll_cuda_add_bias(float *y, const float *bias, int T, int N, cudaStream_t st);
+void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, float eps, cudaStream_t st);
+void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox, float base,
+                  const float *freq_factors, const int32_t *pos, cudaStream_t st);
+/* g = silu(g) * u */
+void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st);
+/* Rows k, v (T, kv_dim) into cache rows cell[t] (F16). */
+void ll_cuda_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,
+                      int kv_dim, cudaStream_t st);
+
+typedef struct ll_cuda_attn {
+    const float *q; /* (T, H*hd) */
+    float *out;     /* (T, H*hd) */
+    const __half *kc, *vc; /* (n_ctx, Hkv*hd) */
+    int T, H, Hkv, hd;
+    const int32_t *tok_pos, *tok_seq;
+    const int32_t *cell_pos;
+    const unsigned long long *cell_seqs;
+    int n_cells;
+} ll_cuda_attn;
+void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st);
+
+#endif
