@@ -187,8 +187,12 @@ end
 
 for _, path in ipairs(models) do
   describe("cuda model " .. path:match("[^/]*$"), function()
+    -- Quantized weights: the CPU dots them against 8-bit quantized
+    -- activations (Q8_0/Q8_K, as ggml does) while the GPU dots in FP32, so
+    -- the two differ by the activation rounding (0.15 seen on Q4_K_M logits
+    -- of magnitude ~20, with identical greedy tokens). F16 weights: 1e-2.
     local tol = (os.getenv("LUALLM_CUDA_TOL") and tonumber(os.getenv("LUALLM_CUDA_TOL")))
-      or (path:lower():match("f16") and 1e-2 or 5e-2)
+      or (path:lower():match("f16") and 1e-2 or 0.25)
     local cpu_m, gpu_m, part_m, err
 
     local function setup()
