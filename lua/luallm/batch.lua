@@ -17,7 +17,8 @@
 -- (KV cells shared, nothing recomputed) and c:trim back to the prompt, also
 -- when they start later while a group member is still running. The last prompt
 -- token is each slot's first token of the step loop, so every request samples
--- its first token from its own row of logits.
+-- its first token from its own row of logits. A slot whose request ends while
+-- more of its group wait is trimmed back to the prompt instead of cleared.
 --
 -- Each request owns its sampler (RNG, penalties), stop conditions (end of
 -- generation token, max_tokens, stop strings) and detokenizer stream. The CPU
@@ -105,8 +106,15 @@ local function finish(self, s, reason)
   local sl = self.slots[s]
   self.slots[s] = nil
   self.busy = self.busy - 1
-  self.ctx:clear(s)
-  sl.r.g.holders[s] = nil
+  local g = sl.r.g
+  if g.queued > 0 and #g.ids > 1 then
+    -- more of this group are waiting: keep the prompt prefix for them
+    self.ctx:trim(s, #g.ids - 1)
+    self.kept[s] = g
+  else
+    self.ctx:clear(s)
+    g.holders[s] = nil
+  end
   local tail = sl.stream:flush() or ""
   if reason ~= "stop" and #tail > 0 then sl.text[#sl.text + 1] = tail end
   local res = {
@@ -130,13 +138,14 @@ end
 -- (no logits kept), then forks for the requests whose prefix a slot holds.
 function Batch:_admit()
   local c = self.ctx
-  local toks, seqs, want, forks = {}, {}, {}, {}
+  local toks, seqs, want, forks, prefilling = {}, {}, {}, {}, {}
   for s = 0, self.parallel - 1 do
     if self.slots[s] == nil then
       local r
       while self.qi <= #self.queue and not self.stopped do
         r = self.queue[self.qi]
         self.qi = self.qi + 1
+        r.g.queued = r.g.queued - 1
         if r.max_tokens > 0 then break end
         finish_empty(self, r)
         r = nil
@@ -144,11 +153,23 @@ function Batch:_admit()
       if not r then break end
       local ids = r.g.ids
       local P = #ids
-      if P > 1 then
+      local kept = self.kept[s]
+      self.kept[s] = nil
+      if kept and kept ~= r.g then
+        c:clear(s)
+        kept.holders[s] = nil
+      end
+      if P > 1 and kept ~= r.g then
         local src = next(r.g.holders)
-        if src ~= nil then
+        if src ~= nil and not prefilling[src] then
+          -- the source holds its cells already: fork now, before a later
+          -- slot of this loop may clear it
+          c:fork(src, s)
+          c:trim(s, P - 1)
+        elseif src ~= nil then
           forks[#forks + 1] = { src, s, P - 1 }
         else
+          prefilling[s] = true
           for i = 1, P - 1 do
             toks[#toks + 1] = ids[i]; seqs[#seqs + 1] = s; want[#want + 1] = false
           end
@@ -250,8 +271,9 @@ function Batch:run(opts)
   local c, err = self:_context()
   if not c then return nil, err end
   c:clear()
-  for _, g in pairs(self.groups) do g.holders = {} end
-  self.slots, self.busy, self.qi, self.results = {}, 0, 1, {}
+  for _, g in pairs(self.groups) do g.holders, g.queued = {}, 0 end
+  for _, r in ipairs(self.queue) do r.g.queued = r.g.queued + 1 end
+  self.slots, self.kept, self.busy, self.qi, self.results = {}, {}, 0, 1, {}
   self.on_done, self.stopped, self.n_done = opts.on_done, false, 0
   self.steps, self.gen_tokens, self.prompt_tokens = 0, 0, 0
   local t0 = core.now_ms()

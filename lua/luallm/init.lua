@@ -45,5 +45,6 @@ function M.chat_template(m, messages, opts)
 end
 
 M.chat = require("luallm.chat")
+M.eval = require("luallm.eval")
 
 return M
