@@ -71,17 +71,18 @@ describe("batch", function()
     for i, q in ipairs({ "What is 60 + 1791?", "Multiply 9 by 3.", "What is 7851 + 3?" }) do
       prompts[i] = m:chat_template({ { role = "user", content = q } })
     end
-    -- 5 requests on 2 slots: slots are reused, a group forks from a running member
-    local reqs = { 1, 1, 2, 3, 3 }
-    local b = assert(batch.new(m, { parallel = 2 }))
+    -- 6 requests on 3 slots: a prompt forked to two slots in one admission,
+    -- slots reused, a waiting member takes over a finished member's prefix
+    local reqs = { 1, 1, 1, 2, 3, 3 }
+    local b = assert(batch.new(m, { parallel = 3 }))
     for _, pi in ipairs(reqs) do
       assert(b:add({ prompt = prompts[pi], greedy = true, max_tokens = N }))
     end
     local order = {}
     local res, st = b:run({ on_done = function(_, r) order[#order + 1] = r.index end })
     assert.is_table(res, st)
-    assert.equal(5, #order)
-    assert.equal(5 * N, st.gen_tokens)
+    assert.equal(6, #order)
+    assert.equal(6 * N, st.gen_tokens)
     -- each distinct prompt prefix evaluated once per group activation (3 groups)
     local plen = 0
     for _, p in ipairs(prompts) do plen = plen + #assert(m:_prompt_ids(p)) - 1 end

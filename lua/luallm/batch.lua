@@ -138,7 +138,7 @@ end
 -- (no logits kept), then forks for the requests whose prefix a slot holds.
 function Batch:_admit()
   local c = self.ctx
-  local toks, seqs, want, forks, prefilling = {}, {}, {}, {}, {}
+  local toks, seqs, want, forks, fresh = {}, {}, {}, {}, {}
   for s = 0, self.parallel - 1 do
     if self.slots[s] == nil then
       local r
@@ -160,16 +160,20 @@ function Batch:_admit()
         kept.holders[s] = nil
       end
       if P > 1 and kept ~= r.g then
-        local src = next(r.g.holders)
-        if src ~= nil and not prefilling[src] then
-          -- the source holds its cells already: fork now, before a later
-          -- slot of this loop may clear it
-          c:fork(src, s)
+        -- a holder whose cells exist now (not prefilled or forked by this call)
+        local ready, root
+        for h in pairs(r.g.holders) do
+          if fresh[h] == "prefill" then root = h elseif not fresh[h] then ready = h end
+        end
+        if ready then
+          -- fork now, before a later slot of this loop may clear the source
+          c:fork(ready, s)
           c:trim(s, P - 1)
-        elseif src ~= nil then
-          forks[#forks + 1] = { src, s, P - 1 }
+        elseif root then
+          forks[#forks + 1] = { root, s, P - 1 }
+          fresh[s] = "fork"
         else
-          prefilling[s] = true
+          fresh[s] = "prefill"
           for i = 1, P - 1 do
             toks[#toks + 1] = ids[i]; seqs[#seqs + 1] = s; want[#want + 1] = false
           end

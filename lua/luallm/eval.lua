@@ -272,6 +272,7 @@ end
 ---   (false: no bar; the bar shows only when stderr is a terminal),
 ---   on_sample(record) -> false stops the run early (summary.stopped),
 ---   prefer_prompt = false (use problem.prompt even when it has a question),
+---   keep_tokens = false (records also hold the generated token ids),
 ---   n_ctx_seq, threads.
 --- summary: pass1, cons, pass_k (k = samples), greedy, n_problems, samples,
 ---   tasks[task] = {pass1, cons, pass_k, greedy, n_problems}, items[i] = {id,
@@ -380,7 +381,7 @@ function M.run(model, problems, opts)
       id = d.p.id, sample = d.sample, greedy = d.greedy or nil, task = d.p.task,
       answer = answer, gold = d.p.gold, correct = check(answer, d.p.gold, d.p) and true or false,
       n_tokens = res.n, stop_reason = res.stop_reason, closed = parts.closed, seed = d.seed,
-      text = res.text, cfg = cfg,
+      text = res.text, cfg = cfg, tokens = opts.keep_tokens and res.tokens or nil,
     }
     records[#records + 1] = rec
     gen = gen + res.n
