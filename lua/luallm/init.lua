@@ -53,5 +53,6 @@ M.chat = require("luallm.chat")
 M.plan = require("luallm.plan").plan -- memory plan: luallm/plan.lua, docs/plan.md
 M.perplexity = require("luallm.perplexity").perplexity
 M.quantize = function(...) return require("luallm.quantize").quantize(...) end
+M.eval = require("luallm.eval")
 
 return M
