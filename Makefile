@@ -62,8 +62,10 @@ MODULE := $(BUILD)/luallm_core.so
 .PHONY: install all test test-real bench fuzz clean lint
 all: luallm_core.so
 
-luallm_core.so: $(MODULE)
+# The root copy is the module of the last `make` (any LUA): always refreshed.
+luallm_core.so: $(MODULE) FORCE
 	cp $< $@
+FORCE:
 
 $(MODULE): $(OBJS)
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
@@ -103,7 +105,8 @@ clean:
 # luarocks make: the module into INST_LIBDIR, the Lua files into INST_LUADIR.
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
-install: luallm_core.so
-	mkdir -p $(INST_LIBDIR) $(INST_LUADIR)/luallm
-	cp luallm_core.so $(INST_LIBDIR)/
+install: $(MODULE)
+	mkdir -p $(INST_LIBDIR) $(INST_LUADIR)/luallm/cmd
+	cp $(MODULE) $(INST_LIBDIR)/luallm_core.so
 	cp lua/luallm/*.lua $(INST_LUADIR)/luallm/
+	cp lua/luallm/cmd/*.lua $(INST_LUADIR)/luallm/cmd/
