@@ -123,6 +123,7 @@ ll_backend *ll_cpu_backend_new(ll_context *c, int l0, int l1, bool output, ll_er
     cb->base.has_output = output;
     cb->pool = ll_pool_new(c->p.n_threads, e);
     if (!cb->pool) { free(cb); return NULL; }
+    ll_cpu_matmul_init(&cb->act);
     const size_t nb = (size_t)c->p.n_batch, D = hp->n_embd, F = hp->n_ff;
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t f = sizeof(float);

@@ -6,11 +6,18 @@
 #include "model.h"
 #include "cpu/threadpool.h"
 
-/* Scratch for activation rows quantized to a weight's vec_dot_type. */
+/* Scratch of the matrix products (activation rows quantized to a weight's
+ * vec_dot_type, or dequantized weight tiles), and the choice of the sgemm
+ * path for long batches, made once by ll_cpu_matmul_init. */
 typedef struct ll_actbuf {
     void *data;
     size_t cap;
+    bool use_blas;
 } ll_actbuf;
+
+/* Decides the sgemm path (OpenBLAS present and LUALLM_NO_BLAS unset) and, when
+ * taken, makes OpenBLAS single-threaded: our pool supplies the threads. */
+void ll_cpu_matmul_init(ll_actbuf *act);
 
 /* y_i (T, N_i) = x (T, K) . W_i (N_i, K)^T + b_i, for up to 3 weights sharing
  * the input x (q/k/v, gate/up). bias entries may be NULL. The input is

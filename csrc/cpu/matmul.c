@@ -130,18 +130,25 @@ static int blas_matmul(ll_pool *pool, ll_actbuf *act, int n_w, const ll_weight *
         act->data = nb;
         act->cap = need;
     }
-    /* Our pool supplies the threads; OpenBLAS must not start its own. */
-    openblas_set_num_threads(1);
     blas_job j = {n_w, w, y, bias, x, T, act->data, tile};
     ll_pool_run(pool, blas_worker, &j);
     return 0;
 }
 #endif
 
+void ll_cpu_matmul_init(ll_actbuf *act) {
+#ifdef LL_HAVE_OPENBLAS
+    act->use_blas = getenv("LUALLM_NO_BLAS") == NULL;
+    if (act->use_blas) openblas_set_num_threads(1);
+#else
+    act->use_blas = false;
+#endif
+}
+
 int ll_cpu_matmul(ll_pool *pool, ll_actbuf *act, int n_w, const ll_weight *const *w,
                   float *const *y, const float *const *bias, const float *x, int T, ll_error *e) {
 #ifdef LL_HAVE_OPENBLAS
-    if (T >= BLAS_MIN_T && !getenv("LUALLM_NO_BLAS")) return blas_matmul(pool, act, n_w, w, y, bias, x, T, e);
+    if (T >= BLAS_MIN_T && act->use_blas) return blas_matmul(pool, act, n_w, w, y, bias, x, T, e);
 #endif
     mm_job j = {.n_w = n_w, .w = w, .y = y, .bias = bias, .T = T};
     const int K = (int)w[0]->ne0;
