@@ -51,6 +51,16 @@ static inline int ll_pushfail(lua_State *L, const char *msg) {
     return 2;
 }
 
+/* Integer field k of the options table at index t; def when t is not a
+ * table or the field is nil; raises when it is not a number. */
+static inline int ll_lua_opt_int(lua_State *L, int t, const char *k, int def) {
+    if (!lua_istable(L, t)) return def;
+    lua_getfield(L, t, k);
+    int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
 /* Integers travel as lua_Number under LuaJIT; keep them exact up to 2^53. */
 static inline void ll_pushint(lua_State *L, long long v) {
 #if LUA_VERSION_NUM < 503

@@ -17,36 +17,35 @@ static ll_context *check_ctx(lua_State *L, int i) {
     return u->c;
 }
 
-static int opt_int(lua_State *L, int t, const char *k, int def) {
-    if (!lua_istable(L, t)) return def;
-    lua_getfield(L, t, k);
-    int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return v;
+const char *ll_lua_context_params(lua_State *L, int t, ll_context_params *p) {
+    memset(p, 0, sizeof *p);
+    p->n_ctx = ll_lua_opt_int(L, t, "n_ctx", 0);
+    p->n_seq = ll_lua_opt_int(L, t, "n_seq", 1);
+    p->n_batch = ll_lua_opt_int(L, t, "n_batch", 512);
+    p->n_threads = ll_lua_opt_int(L, t, "threads", 0);
+    p->kv_type = LL_TYPE_F16;
+    if (p->n_ctx < 0 || p->n_seq < 0 || p->n_batch < 0 || p->n_threads < 0)
+        return "n_ctx, n_seq, n_batch and threads must be positive";
+    if (lua_istable(L, t)) {
+        lua_getfield(L, t, "kv_type");
+        const char *k = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+        lua_pop(L, 1); /* k stays valid: the options table holds the string */
+        if (k) {
+            if (strcmp(k, "f16") == 0 || strcmp(k, "F16") == 0) p->kv_type = LL_TYPE_F16;
+            else if (strcmp(k, "f32") == 0 || strcmp(k, "F32") == 0) p->kv_type = LL_TYPE_F32;
+            else if (strcmp(k, "q8_0") == 0 || strcmp(k, "Q8_0") == 0) p->kv_type = LL_TYPE_Q8_0;
+            else return "kv_type must be \"f16\", \"f32\" or \"q8_0\"";
+        }
+    }
+    return NULL;
 }
 
 /* core.context_new(model, {n_ctx, n_seq, n_batch, threads, kv_type}) -> ctx | nil, msg */
 static int l_context_new(lua_State *L) {
     ll_model *m = ll_lua_check_model(L, 1);
-    ll_context_params p = {0};
-    p.n_ctx = opt_int(L, 2, "n_ctx", 0);
-    p.n_seq = opt_int(L, 2, "n_seq", 1);
-    p.n_batch = opt_int(L, 2, "n_batch", 512);
-    p.n_threads = opt_int(L, 2, "threads", 0);
-    p.kv_type = LL_TYPE_F16;
-    if (p.n_ctx < 0 || p.n_seq < 0 || p.n_batch < 0 || p.n_threads < 0)
-        return ll_pushfail(L, "context: n_ctx, n_seq, n_batch and threads must be positive");
-    if (lua_istable(L, 2)) {
-        lua_getfield(L, 2, "kv_type");
-        if (!lua_isnil(L, -1)) {
-            const char *k = luaL_checkstring(L, -1);
-            if (strcmp(k, "f16") == 0 || strcmp(k, "F16") == 0) p.kv_type = LL_TYPE_F16;
-            else if (strcmp(k, "f32") == 0 || strcmp(k, "F32") == 0) p.kv_type = LL_TYPE_F32;
-            else if (strcmp(k, "q8_0") == 0 || strcmp(k, "Q8_0") == 0) p.kv_type = LL_TYPE_Q8_0;
-            else return ll_pushfail(L, "context: kv_type must be \"f16\", \"f32\" or \"q8_0\"");
-        }
-        lua_pop(L, 1);
-    }
+    ll_context_params p;
+    const char *bad = ll_lua_context_params(L, 2, &p);
+    if (bad) return ll_pushfail(L, lua_pushfstring(L, "context: %s", bad));
     ll_error e;
     ll_context *c = ll_context_new(m, &p, &e);
     if (!c) return ll_pushfail(L, e.msg);
@@ -92,7 +91,7 @@ static int c_eval(lua_State *L) {
     int n;
     int32_t *ids = int_array(L, 2, &n, "ids");
     if (n == 0) return ll_pushfail(L, "eval: no tokens");
-    int s = opt_int(L, 3, "seq", 0);
+    int s = ll_lua_opt_int(L, 3, "seq", 0);
     bool all = false;
     if (lua_istable(L, 3)) {
         lua_getfield(L, 3, "logits");

@@ -17,18 +17,11 @@ ll_model *ll_lua_check_model(lua_State *L, int i) {
     return u->m;
 }
 
-static int opt_int(lua_State *L, int t, const char *k, int def) {
-    lua_getfield(L, t, k);
-    int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* core.model_load(path, {n_gpu_layers = n}) -> model | nil, msg */
 static int l_model_load(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     int n_gpu = 0;
-    if (lua_istable(L, 2)) n_gpu = opt_int(L, 2, "n_gpu_layers", 0);
+    if (lua_istable(L, 2)) n_gpu = ll_lua_opt_int(L, 2, "n_gpu_layers", 0);
     double t0 = ll_now_ms();
     ll_error e;
     gguf_file *g = gguf_open(path, &e);

@@ -4,16 +4,10 @@
  * lua/luallm/plan.lua. */
 #include "lua_luallm.h"
 #include "plan.h"
+#include "lua_model.h"
+#include "context.h"
 
 #include <string.h>
-
-static int opt_int(lua_State *L, int t, const char *k, int def) {
-    if (!lua_istable(L, t)) return def;
-    lua_getfield(L, t, k);
-    int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
 
 static void set_u(lua_State *L, const char *k, uint64_t v) {
     ll_pushint(L, (long long)v);
@@ -39,25 +33,15 @@ static void push_plan(lua_State *L, const ll_plan *p) {
 static int l_plan(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     ll_plan_params pp = {0};
-    pp.n_ctx = opt_int(L, 2, "n_ctx", 0);
-    pp.n_seq = opt_int(L, 2, "n_seq", 1);
-    pp.n_batch = opt_int(L, 2, "n_batch", 512);
-    pp.n_threads = opt_int(L, 2, "threads", 0);
-    pp.n_gpu_layers = opt_int(L, 2, "n_gpu_layers", 0);
-    pp.kv_type = LL_TYPE_F16;
-    if (pp.n_ctx < 0 || pp.n_seq < 0 || pp.n_batch < 0 || pp.n_threads < 0)
-        return ll_pushfail(L, "plan: n_ctx, n_seq, n_batch and threads must be positive");
-    if (lua_istable(L, 2)) {
-        lua_getfield(L, 2, "kv_type");
-        if (!lua_isnil(L, -1)) {
-            const char *k = luaL_checkstring(L, -1);
-            if (strcmp(k, "f16") == 0 || strcmp(k, "F16") == 0) pp.kv_type = LL_TYPE_F16;
-            else if (strcmp(k, "f32") == 0 || strcmp(k, "F32") == 0) pp.kv_type = LL_TYPE_F32;
-            else if (strcmp(k, "q8_0") == 0 || strcmp(k, "Q8_0") == 0) pp.kv_type = LL_TYPE_Q8_0;
-            else return ll_pushfail(L, "plan: kv_type must be \"f16\", \"f32\" or \"q8_0\"");
-        }
-        lua_pop(L, 1);
-    }
+    ll_context_params cp;
+    const char *bad = ll_lua_context_params(L, 2, &cp);
+    if (bad) return ll_pushfail(L, lua_pushfstring(L, "plan: %s", bad));
+    pp.n_ctx = cp.n_ctx;
+    pp.n_seq = cp.n_seq;
+    pp.n_batch = cp.n_batch;
+    pp.n_threads = cp.n_threads;
+    pp.kv_type = cp.kv_type;
+    pp.n_gpu_layers = ll_lua_opt_int(L, 2, "n_gpu_layers", 0);
     ll_error e;
     gguf_file *g = gguf_open(path, &e);
     if (!g) return ll_pushfail(L, e.msg);
