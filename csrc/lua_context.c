@@ -132,12 +132,18 @@ static int c_decode(lua_State *L) {
     return 1;
 }
 
+/* Row i (1-based argument at index 2; default the last row) of the last
+ * decode's logits, or NULL. */
+static const float *check_row(lua_State *L, ll_context *c) {
+    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
+    return ll_context_logits(c, i);
+}
+
 /* c:logits(i) -> Logits copy of row i (1-based; default: the last row):
  * #l, l:get(id), l:argmax(), l:topk(k); what samplers take. */
 static int c_logits(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
-    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
-    const float *row = ll_context_logits(c, i);
+    const float *row = check_row(L, c);
     if (!row) return ll_pushfail(L, "logits: no such row (evaluate first)");
     ll_lua_push_logits(L, row, c->m->hp.n_vocab);
     return 1;
@@ -146,8 +152,7 @@ static int c_logits(lua_State *L) {
 /* c:logits_buf(i) -> floatbuf copy of row i (1-based indexing of values) */
 static int c_logits_buf(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
-    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
-    const float *row = ll_context_logits(c, i);
+    const float *row = check_row(L, c);
     if (!row) return ll_pushfail(L, "logits: no such row (evaluate first)");
     int V = c->m->hp.n_vocab;
     ll_floatbuf *b = ll_lua_new_floatbuf(L, V);
@@ -158,8 +163,7 @@ static int c_logits_buf(lua_State *L) {
 /* c:argmax(i) -> token id with the largest logit in row i (0-based id) */
 static int c_argmax(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
-    int i = (int)luaL_optnumber(L, 2, c->n_logits) - 1;
-    const float *row = ll_context_logits(c, i);
+    const float *row = check_row(L, c);
     if (!row) return ll_pushfail(L, "argmax: no such row (evaluate first)");
     int best = 0;
     for (int k = 1; k < c->m->hp.n_vocab; k++)

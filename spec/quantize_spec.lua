@@ -10,14 +10,7 @@ local shared = require("support.shared")
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
-local function listdir(dir)
-  local h = io.popen("ls -A '" .. dir .. "'")
-  local names = {}
-  for l in h:lines() do names[#names + 1] = l end
-  h:close()
-  table.sort(names)
-  return table.concat(names, " ")
-end
+local listdir = shared.listdir
 
 describe("quantize rules", function()
   it("gives more bits to the first, last and every third layer", function()

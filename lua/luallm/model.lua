@@ -23,14 +23,9 @@ function M.load(path, opts)
   if type(opts) ~= "table" then return nil, "load: options must be a table" end
   local ngl = opts.n_gpu_layers or 0
   if ngl == "auto" then
-    local plan_mod = package.loaded["luallm.plan"] or (pcall(require, "luallm.plan") and require("luallm.plan"))
-    if plan_mod and plan_mod.auto_layers then
-      local n, err = plan_mod.auto_layers(path, opts)
-      if not n then return nil, err end
-      ngl = n
-    else
-      ngl = 0
-    end
+    local n, err = require("luallm.plan").auto_layers(path, opts)
+    if not n then return nil, err end
+    ngl = n
   end
   if type(ngl) ~= "number" then return nil, "load: n_gpu_layers must be a number, -1 or \"auto\"" end
   if opts.progress then opts.progress(0) end
