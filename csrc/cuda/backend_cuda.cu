@@ -1,7 +1,11 @@
 /* The CUDA backend: weights, K/V rows and scratch of its layers on device 0.
  * A step copies the residual stream and the step's cell metadata to the
  * device once, queues every layer's kernels on one stream, and copies the
- * stream back once (the only synchronization of the step). */
+ * stream back once (the only synchronization of the step). Steps of at most
+ * LL_CUDA_MATVEC_MAX tokens (generation) replay a CUDA graph captured once
+ * per token count: every kernel argument is a fixed device address and the
+ * per-step values (positions, cells, cells in use) are read from device
+ * memory, so one replay replaces some fifteen launches per layer. */
 #include "cuda/kernels.h"
 #include "cuda/dequant.h"
 
@@ -31,10 +35,13 @@ typedef struct cuda_backend {
     __half *x16;     /* (n_batch, max K) activations for cuBLAS */
     __half *w16;     /* (max N*K) a dequantized weight for cuBLAS; allocated on first use */
     size_t w16_elems;
-    uint8_t *meta;   /* device copy of the step's token and cell metadata */
-    uint8_t *hmeta;  /* pinned staging for it */
+    /* Step metadata at fixed offsets (see meta_layout), device and pinned host. */
+    uint8_t *meta, *hmeta;
+    size_t off_cpos, off_tok, meta_bytes;
     float *hx;       /* pinned staging for x / logits */
-    size_t meta_cap, hx_cap;
+    size_t hx_cap;
+    cudaGraphExec_t graph[LL_CUDA_MATVEC_MAX + 1]; /* by token count; NULL until captured */
+    bool use_graphs;
     size_t bytes;
 } cuda_backend;
 
@@ -42,6 +49,8 @@ static void cuda_free(ll_backend *b) {
     cuda_backend *cb = (cuda_backend *)b;
     if (!cb) return;
     if (cb->st) cudaStreamSynchronize(cb->st);
+    for (int i = 0; i <= LL_CUDA_MATVEC_MAX; i++)
+        if (cb->graph[i]) cudaGraphExecDestroy(cb->graph[i]);
     if (cb->blas) cublasDestroy(cb->blas);
     void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
                    cb->logits, cb->x16, cb->w16, cb->meta};
@@ -100,18 +109,10 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
     return 0;
 }
 
-/* Host staging buffers grow to what a step needs (pinned, so the copies are async). */
-static int ensure_host(cuda_backend *cb, size_t meta_bytes, size_t x_bytes, ll_error *e) {
-    if (meta_bytes > cb->meta_cap) {
-        if (cb->hmeta) cudaFreeHost(cb->hmeta);
-        if (cb->meta) cudaFree(cb->meta);
-        cb->hmeta = NULL;
-        cb->meta = NULL;
-        cb->meta_cap = 0;
-        LL_CUDA_TRY(cudaMallocHost((void **)&cb->hmeta, meta_bytes));
-        LL_CUDA_TRY(cudaMalloc((void **)&cb->meta, meta_bytes));
-        cb->meta_cap = meta_bytes;
-    }
+static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
+
+/* The pinned staging buffer grows to what a step needs (pinned, so the copies are async). */
+static int ensure_host(cuda_backend *cb, size_t x_bytes, ll_error *e) {
     if (x_bytes > cb->hx_cap) {
         if (cb->hx) cudaFreeHost(cb->hx);
         cb->hx = NULL;
@@ -122,31 +123,29 @@ static int ensure_host(cuda_backend *cb, size_t meta_bytes, size_t x_bytes, ll_e
     return 0;
 }
 
-static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0, int l1, float *x, ll_error *e) {
-    cuda_backend *cb = (cuda_backend *)b;
+/* Metadata layout, sized for n_ctx cells and n_batch tokens:
+ *   [0]         cell sequence masks (u64, n_ctx)
+ *   [off_cpos]  cell positions (i32, n_ctx)
+ *   [off_tok]   cells in use (i32, padded to 16 bytes), then token
+ *               positions, sequences and cells (i32, n_batch each). */
+static void meta_layout(cuda_backend *cb, int n_ctx, int n_batch) {
+    cb->off_cpos = (size_t)n_ctx * 8;
+    cb->off_tok = cb->off_cpos + align256((size_t)n_ctx * 4);
+    cb->meta_bytes = cb->off_tok + 16 + (size_t)n_batch * 12;
+}
+
+/* Queues layers [l0, l1) for T tokens (the stream is being captured when a graph is made). */
+static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1, ll_error *e) {
     const ll_model *m = c->m;
     const ll_hparams *hp = &m->hp;
-    const int T = ub->n, D = hp->n_embd, H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
-    const int kv_dim = Hkv * hd, nc = c->kv.used_hi;
-    LL_CUDA_TRY(cudaSetDevice(0));
-    /* metadata: cell seqs (u64), cell pos, token pos, token seq, token cell */
-    const size_t meta_bytes = (size_t)nc * 12 + (size_t)T * 12, x_bytes = (size_t)T * D * sizeof(float);
-    if (ensure_host(cb, meta_bytes, x_bytes, e)) return -1;
-    uint8_t *hm = cb->hmeta;
-    memcpy(hm, c->kv.seqs, (size_t)nc * 8);
-    memcpy(hm + (size_t)nc * 8, c->kv.pos, (size_t)nc * 4);
-    memcpy(hm + (size_t)nc * 12, ub->pos, (size_t)T * 4);
-    memcpy(hm + (size_t)nc * 12 + (size_t)T * 4, ub->seq, (size_t)T * 4);
-    memcpy(hm + (size_t)nc * 12 + (size_t)T * 8, ub->cell, (size_t)T * 4);
-    memcpy(cb->hx, x, x_bytes);
-    LL_CUDA_TRY(cudaMemcpyAsync(cb->meta, hm, meta_bytes, cudaMemcpyHostToDevice, cb->st));
-    LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
+    const int D = hp->n_embd, H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
+    const int kv_dim = Hkv * hd, nb = c->p.n_batch;
     const unsigned long long *cell_seqs = (const unsigned long long *)cb->meta;
-    const int32_t *cell_pos = (const int32_t *)(cb->meta + (size_t)nc * 8);
-    const int32_t *tok_pos = (const int32_t *)(cb->meta + (size_t)nc * 12);
-    const int32_t *tok_seq = tok_pos + T, *tok_cell = tok_pos + 2 * T;
+    const int32_t *cell_pos = (const int32_t *)(cb->meta + cb->off_cpos);
+    const int32_t *n_cells = (const int32_t *)(cb->meta + cb->off_tok);
+    const int32_t *tok_pos = n_cells + 4, *tok_seq = tok_pos + nb, *tok_cell = tok_seq + nb;
     for (int il = l0; il < l1; il++) {
-        dlayer *L = &cb->L[il - b->l0];
+        dlayer *L = &cb->L[il - cb->base.l0];
         ll_cuda_rmsnorm(cb->x, L->attn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
         if (matmul(cb, &L->wq, cb->xn, T, cb->q, L->bq, false, e)) return -1;
         if (matmul(cb, &L->wk, cb->xn, T, cb->k, L->bk, false, e)) return -1;
@@ -154,7 +153,7 @@ static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0
         ll_cuda_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
         ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
         ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
-        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, nc};
+        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells};
         ll_cuda_attention(&aa, cb->st);
         if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
         ll_cuda_rmsnorm(cb->x, L->ffn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
@@ -162,6 +161,63 @@ static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0
         if (matmul(cb, &L->up, cb->xn, T, cb->up, NULL, false, e)) return -1;
         ll_cuda_swiglu(cb->gate, cb->up, (int64_t)T * F, cb->st);
         if (matmul(cb, &L->down, cb->gate, T, cb->x, NULL, true, e)) return -1;
+    }
+    return 0;
+}
+
+/* The graph for T tokens over all of this backend's layers, captured on first use.
+ * Returns NULL (and the caller launches directly) when capture is off or fails. */
+static cudaGraphExec_t graph_for(cuda_backend *cb, ll_context *c, int T, ll_error *e) {
+    if (!cb->use_graphs || T > LL_CUDA_MATVEC_MAX) return NULL;
+    if (cb->graph[T]) return cb->graph[T];
+    cudaGraph_t g = NULL;
+    if (cudaStreamBeginCapture(cb->st, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto off;
+    {
+        const int rc = enqueue_layers(cb, c, T, cb->base.l0, cb->base.l1, e);
+        const cudaError_t ce = cudaStreamEndCapture(cb->st, &g);
+        if (rc || ce != cudaSuccess || !g) goto off;
+    }
+    if (cudaGraphInstantiate(&cb->graph[T], g, 0) != cudaSuccess) {
+        cb->graph[T] = NULL;
+        goto off;
+    }
+    cudaGraphDestroy(g);
+    return cb->graph[T];
+off:
+    /* capture is an optimization: fall back to direct launches for good */
+    if (g) cudaGraphDestroy(g);
+    (void)cudaGetLastError();
+    cb->use_graphs = false;
+    return NULL;
+}
+
+static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0, int l1, float *x, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const int T = ub->n, D = c->m->hp.n_embd, nc = c->kv.used_hi, nb = c->p.n_batch;
+    const size_t x_bytes = (size_t)T * D * sizeof(float);
+    LL_CUDA_TRY(cudaSetDevice(0));
+    if (ensure_host(cb, x_bytes, e)) return -1;
+    /* The previous step's copies out of hmeta finished at its synchronization. */
+    uint8_t *hm = cb->hmeta;
+    int32_t *ht = (int32_t *)(hm + cb->off_tok);
+    memcpy(hm, c->kv.seqs, (size_t)nc * 8);
+    memcpy(hm + cb->off_cpos, c->kv.pos, (size_t)nc * 4);
+    ht[0] = nc;
+    memcpy(ht + 4, ub->pos, (size_t)T * 4);
+    memcpy(ht + 4 + nb, ub->seq, (size_t)T * 4);
+    memcpy(ht + 4 + 2 * nb, ub->cell, (size_t)T * 4);
+    memcpy(cb->hx, x, x_bytes);
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->meta, hm, (size_t)nc * 8, cudaMemcpyHostToDevice, cb->st));
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->meta + cb->off_cpos, hm + cb->off_cpos, (size_t)nc * 4, cudaMemcpyHostToDevice,
+                                cb->st));
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->meta + cb->off_tok, hm + cb->off_tok, cb->meta_bytes - cb->off_tok,
+                                cudaMemcpyHostToDevice, cb->st));
+    LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
+    cudaGraphExec_t g = (l0 == b->l0 && l1 == b->l1) ? graph_for(cb, c, T, e) : NULL;
+    if (g) {
+        LL_CUDA_TRY(cudaGraphLaunch(g, cb->st));
+    } else if (enqueue_layers(cb, c, T, l0, l1, e)) {
+        return -1;
     }
     LL_CUDA_TRY(cudaGetLastError());
     LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->x, x_bytes, cudaMemcpyDeviceToHost, cb->st));
@@ -178,7 +234,7 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
     for (int i0 = 0; i0 < n; i0 += cb->logit_rows) {
         const int nb = n - i0 < cb->logit_rows ? n - i0 : cb->logit_rows;
         const size_t x_bytes = (size_t)nb * D * sizeof(float), l_bytes = (size_t)nb * V * sizeof(float);
-        if (ensure_host(cb, 1, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
+        if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
         memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
         LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
         ll_cuda_rmsnorm(cb->x, cb->out_norm, cb->xn, nb, D, m->hp.rms_eps, cb->st);
@@ -197,7 +253,6 @@ static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_b
 
 /* ---- construction: plan the weight buffer, copy, allocate the rest ---- */
 
-static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
 
 typedef struct upload {
     cuda_backend *cb;
@@ -279,6 +334,7 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     char why[256];
     if (ll_cuda_device_info(NULL, 0, why, sizeof why) <= 0)
         return ll_err(e, "cuda backend: no CUDA device is present (%s); load the model with n_gpu_layers = 0", why);
+    if (hp->head_dim > 512) return ll_err(e, "cuda backend: head dimension %d is above 512", hp->head_dim);
     LL_CUDA_TRY(cudaSetDevice(0));
     LL_CUDA_TRY(cudaStreamCreateWithFlags(&cb->st, cudaStreamNonBlocking));
     cublasStatus_t bs = cublasCreate(&cb->blas);
@@ -315,6 +371,12 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
         (output && dev_alloc(cb, (void **)&cb->logits, (size_t)cb->logit_rows * hp->n_vocab * f, e)))
         return -1;
     cb->w16_elems = u.max_nk;
+    meta_layout(cb, c->p.n_ctx, c->p.n_batch);
+    if (dev_alloc(cb, (void **)&cb->meta, cb->meta_bytes, e)) return -1;
+    LL_CUDA_TRY(cudaMallocHost((void **)&cb->hmeta, cb->meta_bytes));
+    /* LUALLM_CUDA_GRAPHS=0 launches every kernel directly (for measuring what graphs save) */
+    const char *gv = getenv("LUALLM_CUDA_GRAPHS");
+    cb->use_graphs = !(gv && strcmp(gv, "0") == 0);
     return 0;
 }
 

@@ -89,12 +89,17 @@ static __device__ __forceinline__ void ll_deq8(const uint8_t *__restrict__ row, 
         int sc, mn;
         ll_k4_scale_min(is, scales, sc, mn);
         const float d = ll_h2f(dh) * sc, m = ll_h2f(mh) * mn;
-        const uint8_t *q = qs + chunk * 32 + l0;
+        /* one 8-byte load each: blocks are 144 / 176 bytes (multiples of 16)
+         * and rows start 256-aligned on the device, and l0 is a multiple of 8 */
+        const uint2 qw = *reinterpret_cast<const uint2 *>(qs + chunk * 32 + l0);
+        uint2 hw = make_uint2(0, 0);
+        if constexpr (TYPE == LL_TYPE_Q5_K) hw = *reinterpret_cast<const uint2 *>(qh + l0);
         const int sh = half * 4;
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            int v = (q[i] >> sh) & 0xF;
-            if constexpr (TYPE == LL_TYPE_Q5_K) v |= ((qh[l0 + i] >> is) & 1) << 4;
+            const uint32_t qb = (i < 4 ? qw.x : qw.y) >> (8 * (i & 3));
+            int v = (int)(qb >> sh) & 0xF;
+            if constexpr (TYPE == LL_TYPE_Q5_K) v |= (int)((((i < 4 ? hw.x : hw.y) >> (8 * (i & 3))) >> is) & 1) << 4;
             y[i] = d * (float)v - m;
         }
     } else if constexpr (TYPE == LL_TYPE_Q6_K) {

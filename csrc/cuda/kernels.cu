@@ -4,54 +4,80 @@
 
 #include <math.h>
 
-/* ---- matrix-vector: one warp per output row, lanes over groups of 8 ---- */
+/* ---- matrix-vector: a warp per ROWS output rows, lanes over groups of 8.
+ * A lane loads its 8 activations of each of the T rows once and reuses them
+ * for ROWS weight rows: the activations are read from L1 ROWS times less
+ * often, which matters because FP32 activations are 4 bytes per weight while
+ * a Q4_K weight is half a byte. ---- */
 
 #define MV_WARPS 4
 
-template <int TYPE, int TMAX>
+template <int TYPE, int TMAX, int ROWS>
 __global__ void __launch_bounds__(32 * MV_WARPS)
 k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const float *__restrict__ x, int T,
          float *__restrict__ y, const float *__restrict__ bias, int accumulate) {
-    const int row = blockIdx.x * MV_WARPS + threadIdx.y, lane = threadIdx.x;
-    if (row >= N) return;
-    const uint8_t *w = W + (size_t)row * row_bytes;
-    float acc[TMAX];
+    const int row0 = (blockIdx.x * MV_WARPS + threadIdx.y) * ROWS, lane = threadIdx.x;
+    if (row0 >= N) return;
+    const int nr = N - row0 < ROWS ? N - row0 : ROWS;
+    float acc[ROWS][TMAX];
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    for (int r = 0; r < ROWS; r++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
     const int ng = K / 8;
     for (int g = lane; g < ng; g += 32) {
-        float wv[8];
-        ll_deq8<TYPE>(w, g, wv);
+        float xv[TMAX][8];
 #pragma unroll
         for (int t = 0; t < TMAX; t++) {
             if (t >= T) break;
             const float4 *xp = reinterpret_cast<const float4 *>(x + (size_t)t * K) + 2 * g;
             const float4 a = xp[0], b = xp[1];
-            acc[t] += wv[0] * a.x + wv[1] * a.y + wv[2] * a.z + wv[3] * a.w + wv[4] * b.x + wv[5] * b.y +
-                      wv[6] * b.z + wv[7] * b.w;
+            xv[t][0] = a.x; xv[t][1] = a.y; xv[t][2] = a.z; xv[t][3] = a.w;
+            xv[t][4] = b.x; xv[t][5] = b.y; xv[t][6] = b.z; xv[t][7] = b.w;
+        }
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            if (r >= nr) break;
+            float wv[8];
+            ll_deq8<TYPE>(W + (size_t)(row0 + r) * row_bytes, g, wv);
+#pragma unroll
+            for (int t = 0; t < TMAX; t++) {
+                if (t >= T) break;
+                float s = acc[r][t];
+#pragma unroll
+                for (int i = 0; i < 8; i++) s = fmaf(wv[i], xv[t][i], s);
+                acc[r][t] = s;
+            }
         }
     }
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) {
-        if (t >= T) break;
-        const float s = ll_warp_sum(acc[t]);
-        if (lane == 0) {
-            float v = s + (bias ? bias[row] : 0.f);
-            float *o = y + (size_t)t * N + row;
-            *o = accumulate ? *o + v : v;
+    for (int r = 0; r < ROWS; r++) {
+        if (r >= nr) break;
+        const int row = row0 + r;
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            if (t >= T) break;
+            const float s = ll_warp_sum(acc[r][t]);
+            if (lane == 0) {
+                float v = s + (bias ? bias[row] : 0.f);
+                float *o = y + (size_t)t * N + row;
+                *o = accumulate ? *o + v : v;
+            }
         }
     }
 }
 
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
                     cudaStream_t st) {
-    dim3 block(32, MV_WARPS), grid((unsigned)((w->ne1 + MV_WARPS - 1) / MV_WARPS));
-#define LAUNCH(TY)                                                                                           \
-    if (T == 1)                                                                                              \
-        k_matvec<TY, 1><<<grid, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, accumulate); \
-    else                                                                                                     \
-        k_matvec<TY, LL_CUDA_MATVEC_MAX><<<grid, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, \
-                                                                 accumulate);
+    const dim3 block(32, MV_WARPS);
+    const unsigned g1 = (unsigned)((w->ne1 + 4 * MV_WARPS - 1) / (4 * MV_WARPS));
+    const unsigned g2 = (unsigned)((w->ne1 + 2 * MV_WARPS - 1) / (2 * MV_WARPS));
+#define LAUNCH(TY)                                                                                              \
+    if (T == 1)                                                                                                 \
+        k_matvec<TY, 1, 4><<<g1, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, accumulate); \
+    else                                                                                                        \
+        k_matvec<TY, LL_CUDA_MATVEC_MAX, 2><<<g2, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y,   \
+                                                                  bias, accumulate);
     LL_CUDA_TYPE_SWITCH(w->type, LAUNCH)
 #undef LAUNCH
 }
@@ -181,30 +207,31 @@ void ll_cuda_kv_store(const float *k, const float *v, __half *kc, __half *vc, co
 }
 
 /* ---- attention: a block per (token, head); each warp walks every
- * ATT_WARPS-th cell keeping an online softmax (running max m, sum l and
+ * NW-th cell keeping an online softmax (running max m, sum l and
  * weighted V sum), then the warps' partial states are merged. Needs no
  * storage per cell, so any n_ctx works. Lane owns dims lane + 32*i. ---- */
 
-#define ATT_WARPS 4
-#define ATT_DIMS 16 /* hd <= 512 */
-
-__global__ void __launch_bounds__(32 * ATT_WARPS) k_attention(ll_cuda_attn a) {
+/* DIMS = dims per lane (hd <= 32 * DIMS), fixed at compile time so the
+ * per-cell loops carry no dead iterations for the usual hd of 64 or 128. */
+template <int NW, int ATT_DIMS>
+__global__ void __launch_bounds__(32 * NW) k_attention(ll_cuda_attn a) {
     const int t = blockIdx.x, h = blockIdx.y, warp = threadIdx.y, lane = threadIdx.x;
     const int hd = a.hd, G = a.H / a.Hkv, kh = h / G, kv_dim = a.Hkv * hd;
     extern __shared__ float sm[];
     float *qs = sm;                             /* (hd) */
-    float *wm = qs + hd, *wl = wm + ATT_WARPS;  /* (ATT_WARPS) each */
-    float *wacc = wl + ATT_WARPS;               /* (ATT_WARPS, hd) */
+    float *wm = qs + hd, *wl = wm + NW;  /* (NW) each */
+    float *wacc = wl + NW;               /* (NW, hd) */
     const float scale = rsqrtf((float)hd);
     const float *q = a.q + ((size_t)t * a.H + h) * hd;
-    for (int d = warp * 32 + lane; d < hd; d += 32 * ATT_WARPS) qs[d] = q[d];
+    for (int d = warp * 32 + lane; d < hd; d += 32 * NW) qs[d] = q[d];
     __syncthreads();
     const unsigned long long bit = 1ull << a.tok_seq[t];
     const int32_t p = a.tok_pos[t];
     float m = -INFINITY, l = 0.f, acc[ATT_DIMS];
 #pragma unroll
     for (int i = 0; i < ATT_DIMS; i++) acc[i] = 0.f;
-    for (int c = warp; c < a.n_cells; c += ATT_WARPS) {
+    const int n_cells = *a.n_cells;
+    for (int c = warp; c < n_cells; c += NW) {
         const int32_t cp = a.cell_pos[c];
         if (!(a.cell_seqs[c] & bit) || cp < 0 || cp > p) continue;
         const __half *kr = a.kc + (size_t)c * kv_dim + (size_t)kh * hd;
@@ -237,21 +264,36 @@ __global__ void __launch_bounds__(32 * ATT_WARPS) k_attention(ll_cuda_attn a) {
     }
     __syncthreads();
     float M = -INFINITY;
-    for (int w = 0; w < ATT_WARPS; w++) M = fmaxf(M, wm[w]);
+    for (int w = 0; w < NW; w++) M = fmaxf(M, wm[w]);
     float L = 0.f;
-    for (int w = 0; w < ATT_WARPS; w++)
+    for (int w = 0; w < NW; w++)
         if (wl[w] > 0.f) L += wl[w] * expf(wm[w] - M);
     float *out = a.out + ((size_t)t * a.H + h) * hd;
-    for (int d = warp * 32 + lane; d < hd; d += 32 * ATT_WARPS) {
+    for (int d = warp * 32 + lane; d < hd; d += 32 * NW) {
         float o = 0.f;
-        for (int w = 0; w < ATT_WARPS; w++)
+        for (int w = 0; w < NW; w++)
             if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
         out[d] = L > 0.f ? o / L : 0.f;
     }
 }
 
+/* Generation has few (token, head) blocks: more warps per block then split
+ * the cells finer, so the whole GPU works on a long context. */
+template <int NW>
+static void attention_nw(const ll_cuda_attn *a, cudaStream_t st) {
+    const dim3 grid((unsigned)a->T, (unsigned)a->H), block(32, NW);
+    const size_t smem = sizeof(float) * ((size_t)a->hd * (1 + NW) + 2 * NW);
+    if (a->hd <= 64)
+        k_attention<NW, 2><<<grid, block, smem, st>>>(*a);
+    else if (a->hd <= 128)
+        k_attention<NW, 4><<<grid, block, smem, st>>>(*a);
+    else
+        k_attention<NW, 16><<<grid, block, smem, st>>>(*a);
+}
+
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
-    dim3 grid((unsigned)a->T, (unsigned)a->H), block(32, ATT_WARPS);
-    const size_t smem = sizeof(float) * ((size_t)a->hd * (1 + ATT_WARPS) + 2 * ATT_WARPS);
-    k_attention<<<grid, block, smem, st>>>(*a);
+    if (a->T * a->H < 1024)
+        attention_nw<16>(a, st);
+    else
+        attention_nw<4>(a, st);
 }

@@ -41,7 +41,7 @@ typedef struct ll_cuda_attn {
     const int32_t *tok_pos, *tok_seq;
     const int32_t *cell_pos;
     const unsigned long long *cell_seqs;
-    int n_cells;
+    const int32_t *n_cells; /* device memory: cells in use, so a captured graph serves every step */
 } ll_cuda_attn;
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st);
 
