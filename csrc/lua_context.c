@@ -209,7 +209,7 @@ static int c_fork(lua_State *L) {
     return 0;
 }
 
-/* c:info() -> {n_ctx, n_seq, n_batch, threads, used, kv_type, bytes} */
+/* c:info() -> {n_ctx, n_seq, n_batch, threads, used, kv_type, bytes, backends} */
 static int c_info(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
     size_t bytes = 0;
@@ -223,6 +223,19 @@ static int c_info(lua_State *L) {
     ll_pushint(L, c->kv.n_used); lua_setfield(L, -2, "used");
     ll_pushint(L, (long long)bytes); lua_setfield(L, -2, "bytes");
     lua_pushstring(L, ll_type_get(c->p.kv_type)->name); lua_setfield(L, -2, "kv_type");
+    /* per backend: what runs where and what it allocated (for the plan check) */
+    lua_createtable(L, c->n_be, 0);
+    for (int b = 0; b < c->n_be; b++) {
+        const ll_backend *be = c->be[b];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, be->ops->name); lua_setfield(L, -2, "name");
+        ll_pushint(L, be->l0); lua_setfield(L, -2, "first_layer");
+        ll_pushint(L, be->l1); lua_setfield(L, -2, "end_layer");
+        lua_pushboolean(L, be->has_output); lua_setfield(L, -2, "output");
+        ll_pushint(L, be->ops->bytes ? (long long)be->ops->bytes(be) : 0); lua_setfield(L, -2, "bytes");
+        lua_rawseti(L, -2, b + 1);
+    }
+    lua_setfield(L, -2, "backends");
     return 1;
 }
 

@@ -26,8 +26,9 @@ static uint64_t cpu_scratch(const ll_hparams *hp, uint64_t nb, uint64_t cells, u
 /* The CUDA backend: x, xn, q, k, v, att, gate, up for n_batch rows; x16 (the
  * batch as FP16 for cuBLAS); logits for up to 64 rows when it owns the output;
  * w16, the largest quantized weight dequantized to FP16 (allocated on the
- * first batch of more than a few tokens, i.e. on any real prompt). */
-static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, bool output) {
+ * first batch of more than a few tokens, i.e. on any real prompt); the step
+ * metadata (backend_cuda.cu: meta_layout). */
+static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, int n_ctx, bool output) {
     const ll_hparams *hp = &m->hp;
     const uint64_t D = hp->n_embd, F = hp->n_ff, f = sizeof(float), h = 2;
     const uint64_t qd = (uint64_t)hp->n_head * hp->head_dim, kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
@@ -36,6 +37,9 @@ static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, bool output) {
     if (qd * D > max_nk) max_nk = qd * D;
     if (output && (uint64_t)hp->n_vocab * D > max_nk) max_nk = (uint64_t)hp->n_vocab * D;
     big = f * nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + h * nb * max_k + h * max_nk;
+    /* step metadata: a mask and a position per cell, four ints per batch row */
+    const uint64_t cells = (uint64_t)n_ctx;
+    big += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
     if (output) big += (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
     return big;
 }
@@ -98,10 +102,11 @@ int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll
     if (o->cpu_layers > 0 || !o->output_on_gpu)
         o->compute_host += cpu_scratch(hp, nb, cells, (uint64_t)p.n_threads);
     if (o->gpu_layers > 0) {
-        o->compute_device = cuda_scratch(m, nb, o->output_on_gpu);
-        /* pinned staging buffer of the CUDA backend */
+        o->compute_device = cuda_scratch(m, nb, p.n_ctx, o->output_on_gpu);
+        /* pinned staging buffers of the CUDA backend: x or logits, and the step metadata */
         uint64_t hx = nb * D * f, lr = (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
         o->compute_host += o->output_on_gpu && lr > hx ? lr : hx;
+        o->compute_host += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
     }
     o->host_bytes = o->weights_host + o->kv_host + o->compute_host;
     o->device_bytes = o->weights_device + o->kv_device + o->compute_device;

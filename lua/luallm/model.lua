@@ -25,6 +25,9 @@ function M.load(path, opts)
   if ngl == "auto" then
     local n, err = require("luallm.plan").auto_layers(path, opts)
     if not n then return nil, err end
+    -- a vram_budget simulates a smaller GPU; without any GPU, auto means the CPU
+    local cuda = core.cuda_info()
+    if not (cuda.compiled and #cuda.devices > 0) then n = 0 end
     ngl = n
   end
   if type(ngl) ~= "number" then return nil, "load: n_gpu_layers must be a number, -1 or \"auto\"" end

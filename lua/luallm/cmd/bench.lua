@@ -6,7 +6,7 @@ local common = require("luallm.cmd.common")
 local core = require("luallm_core")
 
 local M = {
-  usage = "bench MODEL [-p 512] [-n 128] [-r 3] [--threads N] [--ngl N] [--json]",
+  usage = "bench MODEL [-p 512] [-n 128] [-r 3] [--threads N] [--ngl N|auto] [--vram-budget 8G] [--tag T] [--json]",
   flags = { json = true },
 }
 
@@ -82,7 +82,11 @@ function M.run(pos, opt)
   res.model = path
   res.file_size = m.file_size
   res.threads = threads
-  res.processor = m:placement().split
+  local pl = m:placement()
+  res.processor = pl.split
+  res.gpu_layers, res.n_layers = pl.gpu_layers, pl.gpu_layers + pl.cpu_layers
+  res.cpu_bytes, res.gpu_bytes = pl.cpu_bytes, pl.gpu_bytes
+  res.tag = opt.tag
   if opt.json then
     io.stdout:write(json.encode(res), "\n")
   else

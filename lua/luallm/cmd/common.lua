@@ -2,13 +2,17 @@
 -- options from command-line flags, and ollama-style statistics.
 local M = {}
 
---- Load options from flags: --ngl/--n-gpu-layers, --threads, --ctx.
+--- Load options from flags: --ngl/--n-gpu-layers, --threads, --ctx, and the
+--- budgets auto placement fits into: --vram-budget, --ram-budget (bytes or
+--- sizes such as 8G).
 function M.load_opts(opt)
   local o = {}
   local ngl = opt.ngl or opt.n_gpu_layers
   if ngl then o.n_gpu_layers = ngl == "auto" and "auto" or tonumber(ngl) end
   if opt.threads then o.threads = tonumber(opt.threads) end
   if opt.ctx then o.n_ctx = tonumber(opt.ctx) end
+  if opt.vram_budget then o.vram_budget = opt.vram_budget end
+  if opt.ram_budget then o.ram_budget = opt.ram_budget end
   return o
 end
 

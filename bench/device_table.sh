@@ -1,0 +1,79 @@
+#!/bin/bash
+# The H200 tables of issues #7 and #8 in one command per phase, run on the
+# device machine from the repository root (see bench/RESULTS.md for figures):
+#   OUT=dir bash bench/device_table.sh table1   1.5B Q4_K_M/Q8_0/F16 + 7B Q4_K_M, full offload
+#   OUT=dir bash bench/device_table.sh table2   7B Q8_0/F16 + 14B Q4_K_M, full offload
+#   OUT=dir bash bench/device_table.sh offload  7B Q4_K_M split sweep (16 threads),
+#                                                14B Q4_K_M on an 8 GB budget, plan checks
+# Models are written by `bin/luallm synth` (random weights, exact shapes) to
+# $SYNTH (default /tmp/synth) with the tokenizer of the carried micro model,
+# and deleted after use: they never leave the machine. Results: one JSON line
+# per measurement in $OUT/<phase>.jsonl, the log in $OUT/<phase>.log.
+set -u
+OUT=${OUT:-device-out}
+mkdir -p "$OUT"
+PHASE=${1:-table1}
+exec > >(tee "$OUT/$PHASE.log") 2>&1
+source tools/device_env.sh
+SYNTH=${SYNTH:-/tmp/synth}
+TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
+mkdir -p "$SYNTH"
+J="$OUT/$PHASE.jsonl"
+nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv
+
+synth() { # shape type -> path (timed)
+  local f="$SYNTH/$1-$2.gguf"
+  local t0=$(date +%s.%N)
+  bin/luallm synth "$1" "$2" "$f" --tokenizer "$TOK" >&2 || return 1
+  local t1=$(date +%s.%N)
+  echo "{\"synth\":\"$1 $2\",\"bytes\":$(stat -c %s "$f"),\"seconds\":$(echo "$t1 - $t0" | bc)}" >> "$J"
+  echo "$f"
+}
+
+bench() { # file ngl threads P N R [extra flags...] -> JSON line tagged with the shape
+  local f=$1 ngl=$2 th=$3 P=$4 N=$5 R=$6
+  shift 6
+  echo "== bench $(basename "$f") ngl $ngl threads $th p$P n$N $*" >&2
+  local line
+  line=$(bin/luallm bench "$f" --ngl "$ngl" --threads "$th" -p "$P" -n "$N" -r "$R" "$@" --json) || return 1
+  echo "$line" >> "$J"
+  echo "$line"
+}
+
+full_offload() { # shape type
+  local f
+  f=$(synth "$1" "$2") || { echo "synth $1 $2 failed"; return; }
+  bench "$f" 99 16 512 128 3
+  [ "${GRAPHS_TOO:-}" = "$1-$2" ] && LUALLM_CUDA_GRAPHS=0 bench "$f" 99 16 0 128 3 --tag nographs
+  [ "$1" != qwen-14b ] && lua5.4 bench/plan_check.lua "$f" 99 4096 | tee -a "$J"
+  rm -f "$f"
+}
+
+case "$PHASE" in
+table1)
+  GRAPHS_TOO=qwen-7b-Q4_K_M
+  for t in Q4_K_M Q8_0 F16; do full_offload qwen-1.5b $t; done
+  full_offload qwen-7b Q4_K_M
+  ;;
+table2)
+  full_offload qwen-7b Q8_0
+  full_offload qwen-7b F16
+  full_offload qwen-14b Q4_K_M
+  ;;
+offload)
+  f=$(synth qwen-7b Q4_K_M)
+  for ngl in 0 3 6 10 14 18 22 26 28; do bench "$f" $ngl 16 512 32 2; done
+  for b in 2G 4G 8G; do
+    echo "== auto placement, vram budget $b" >&2
+    bin/luallm bench "$f" --ngl auto --vram-budget $b --threads 16 -p 64 -n 8 -r 1 --json | tee -a "$J"
+  done
+  lua5.4 bench/plan_check.lua "$f" 6 4096 | tee -a "$J"
+  rm -f "$f"
+  f=$(synth qwen-14b Q4_K_M)
+  bin/luallm info "$f" --ngl auto --vram 8G --ctx 4096 | tee -a "$OUT/$PHASE.info.txt"
+  bench "$f" auto 16 256 32 2 --vram-budget 8G
+  bench "$f" 10 16 256 32 2
+  rm -f "$f"
+  ;;
+*) echo "unknown phase $PHASE"; exit 2 ;;
+esac
