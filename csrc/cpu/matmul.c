@@ -89,24 +89,32 @@ typedef struct blas_job {
     size_t tile_floats;
 } blas_job;
 
-/* Each thread takes whole tiles of rows: dequantize the tile, then one
- * single-threaded sgemm y[:, r0:r1] = x . tile^T. */
+/* The weights' rows, concatenated, are split evenly between the threads in
+ * groups of 16 (whole tiles would leave a thread idle on a 256-row matrix);
+ * each thread dequantizes its rows a tile at a time and runs one
+ * single-threaded sgemm y[:, r0:r1] = x . tile^T per tile. */
 static void blas_worker(int ith, int nth, void *arg) {
     const blas_job *j = arg;
     float *tile = j->tiles + j->tile_floats * (size_t)ith;
-    int64_t ntiles = 0;
-    for (int i = 0; i < j->n_w; i++) ntiles += (j->w[i]->ne1 + BLAS_TILE - 1) / BLAS_TILE;
-    int64_t lo, hi, g = 0;
-    ll_split(ntiles, ith, nth, &lo, &hi);
+    int64_t groups = 0;
+    for (int i = 0; i < j->n_w; i++) groups += (j->w[i]->ne1 + 15) / 16;
+    int64_t lo, hi, base = 0;
+    ll_split(groups, ith, nth, &lo, &hi);
+    lo *= 16;
+    hi *= 16;
     for (int i = 0; i < j->n_w; i++) {
         const ll_weight *w = j->w[i];
         const int K = (int)w->ne0;
-        const int64_t N = w->ne1;
+        const int64_t N = w->ne1, span = (N + 15) / 16 * 16;
+        /* this thread's rows of weight i: [a, b) */
+        int64_t a = lo - base, b = hi - base;
+        base += span;
+        if (a < 0) a = 0;
+        if (b > N) b = N;
+        if (a >= b) continue;
         ll_to_float_fn to_f = ll_kernel_to_float(w->type);
-        int64_t nt = (N + BLAS_TILE - 1) / BLAS_TILE;
-        for (int64_t c = 0; c < nt; c++, g++) {
-            if (g < lo || g >= hi) continue;
-            int64_t r0 = c * BLAS_TILE, r1 = r0 + BLAS_TILE < N ? r0 + BLAS_TILE : N;
+        for (int64_t r0 = a; r0 < b; r0 += BLAS_TILE) {
+            const int64_t r1 = r0 + BLAS_TILE < b ? r0 + BLAS_TILE : b;
             for (int64_t r = r0; r < r1; r++)
                 to_f((const uint8_t *)w->data + (size_t)r * w->row_bytes, tile + (size_t)(r - r0) * K, K);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, (int)(r1 - r0), K, 1.0f,
