@@ -51,10 +51,11 @@ endif
 ifneq ($(CU_SRCS),)
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
   NVCCFLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC -Icsrc \
-    -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+    -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+    -DLL_CUDA_LIBDIR='"$(CUDA_HOME)/lib64"'
   OBJS += $(CU_SRCS:%.cu=$(BUILD)/%.o)
   CFLAGS_BASE += -DLL_HAVE_CUDA
-  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -lcublas -lrt -lstdc++
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -lrt -lstdc++
 endif
 
 MODULE := $(BUILD)/luallm_core.so

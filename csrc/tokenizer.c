@@ -168,7 +168,7 @@ static int load_vocab(ll_tokenizer *t, const gguf_file *g, ll_error *e) {
     t->piece = malloc(total * 4 + 1);
     t->piece_off = malloc(((size_t)n + 1) * sizeof *t->piece_off);
     t->type = malloc((size_t)n);
-    t->hash_mask = pow2_at_least((uint64_t)n * 2) - 1;
+    t->hash_mask = pow2_at_least((uint64_t)n + (uint64_t)n / 3) - 1; /* load <= 3/4 */
     t->hash = calloc((size_t)t->hash_mask + 1, sizeof *t->hash);
     if (t->model == LL_TOK_SPM) t->score = malloc((size_t)n * sizeof *t->score);
     if (!t->text || !t->text_off || !t->piece || !t->piece_off || !t->type || !t->hash ||
@@ -227,7 +227,7 @@ static int load_merges(ll_tokenizer *t, const gguf_file *g, ll_error *e) {
     if (!m || m->type != GGUF_ARRAY || m->arr.type != GGUF_STRING)
         return ll_err(e, "tokenizer: tokenizer.ggml.merges missing or not a string array");
     if (m->arr.n >= (1u << 28)) return ll_err(e, "tokenizer: too many merges");
-    t->merge_mask = pow2_at_least(m->arr.n * 2) - 1;
+    t->merge_mask = pow2_at_least(m->arr.n + m->arr.n / 3) - 1; /* load <= 3/4: short probes, half the memory of 2n */
     size_t slots = (size_t)t->merge_mask + 1;
     t->merge_key = malloc(slots * sizeof *t->merge_key);
     t->merge_rank = malloc(slots * sizeof *t->merge_rank);

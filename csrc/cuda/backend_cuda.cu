@@ -9,7 +9,7 @@
 #include "cuda/kernels.h"
 #include "cuda/dequant.h"
 
-#include <cublas_v2.h>
+#include "cuda/cublas_lazy.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +22,7 @@ typedef struct dlayer {
 typedef struct cuda_backend {
     ll_backend base;
     cudaStream_t st;
+    ll_cublas api;
     cublasHandle_t blas;
     uint8_t *wbuf;  /* every weight of this backend, one allocation */
     __half *kvbuf;  /* every layer's K and V rows, one allocation */
@@ -51,7 +52,8 @@ static void cuda_free(ll_backend *b) {
     if (cb->st) cudaStreamSynchronize(cb->st);
     for (int i = 0; i <= LL_CUDA_MATVEC_MAX; i++)
         if (cb->graph[i]) cudaGraphExecDestroy(cb->graph[i]);
-    if (cb->blas) cublasDestroy(cb->blas);
+    if (cb->blas) cb->api.destroy(cb->blas);
+    ll_cublas_close(&cb->api);
     void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
                    cb->logits, cb->x16, cb->w16, cb->meta};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
@@ -88,7 +90,7 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
     const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
     cublasStatus_t s;
     if (w->type == LL_TYPE_F32) {
-        s = cublasGemmEx(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, w->d, CUDA_R_32F, K, x, CUDA_R_32F, K,
+        s = cb->api.gemm_ex(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, w->d, CUDA_R_32F, K, x, CUDA_R_32F, K,
                          &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     } else {
         const void *a = w->d;
@@ -101,7 +103,7 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
             a = cb->w16;
         }
         ll_cuda_f32_to_f16(x, cb->x16, (int64_t)T * K, cb->st);
-        s = cublasGemmEx(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, a, CUDA_R_16F, K, cb->x16, CUDA_R_16F,
+        s = cb->api.gemm_ex(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, a, CUDA_R_16F, K, cb->x16, CUDA_R_16F,
                          K, &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     }
     if (s != CUBLAS_STATUS_SUCCESS) return ll_err(e, "cuda: cublasGemmEx (%d x %d x %d): %s", N, T, K, blas_status(s));
@@ -337,12 +339,13 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     if (hp->head_dim > 512) return ll_err(e, "cuda backend: head dimension %d is above 512", hp->head_dim);
     LL_CUDA_TRY(cudaSetDevice(0));
     LL_CUDA_TRY(cudaStreamCreateWithFlags(&cb->st, cudaStreamNonBlocking));
-    cublasStatus_t bs = cublasCreate(&cb->blas);
+    if (ll_cublas_open(&cb->api, e)) return -1;
+    cublasStatus_t bs = cb->api.create(&cb->blas);
     if (bs != CUBLAS_STATUS_SUCCESS) {
         cb->blas = NULL;
         return ll_err(e, "cuda backend: cublasCreate: %s", blas_status(bs));
     }
-    cublasSetStream(cb->blas, cb->st);
+    cb->api.set_stream(cb->blas, cb->st);
     const int nl = l1 - l0;
     cb->L = (dlayer *)calloc((size_t)(nl > 0 ? nl : 1), sizeof(dlayer));
     if (!cb->L) return ll_err(e, "cuda backend: out of memory");
@@ -421,12 +424,13 @@ extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, in
         ll_err(e, "cuda: %s", cudaGetErrorString(err));
         goto done;
     }
-    if (cublasCreate(&cb.blas) != CUBLAS_STATUS_SUCCESS) {
+    if (ll_cublas_open(&cb.api, e)) goto done;
+    if (cb.api.create(&cb.blas) != CUBLAS_STATUS_SUCCESS) {
         cb.blas = NULL;
         ll_err(e, "cuda: cublasCreate failed");
         goto done;
     }
-    cublasSetStream(cb.blas, cb.st);
+    cb.api.set_stream(cb.blas, cb.st);
     W.d = dw;
     if (matmul(&cb, &W, dx, T, dy, NULL, false, e)) goto done;
     if ((err = cudaStreamSynchronize(cb.st)) || (err = cudaGetLastError()) ||
@@ -436,7 +440,8 @@ extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, in
     }
     rc = 0;
 done:
-    if (cb.blas) cublasDestroy(cb.blas);
+    if (cb.blas) cb.api.destroy(cb.blas);
+    ll_cublas_close(&cb.api);
     if (cb.st) cudaStreamDestroy(cb.st);
     cudaFree(dw);
     cudaFree(dx);
