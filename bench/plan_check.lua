@@ -1,5 +1,6 @@
 -- Plan against reality on a CUDA machine: llm.plan's device bytes beside what
--- the CUDA backend allocated (its own count of cudaMalloc'ed bytes) and the
+-- the backends allocated there (their own count of cudaMalloc'ed bytes: the
+-- CUDA backend's, and the GPU assist of the CPU layers) and the
 -- drop in the device's free memory (which also holds the CUDA runtime's and
 -- cuBLAS's own buffers, invisible to the plan). One JSON line per run.
 --   lua5.4 bench/plan_check.lua MODEL NGL [N_CTX]
@@ -31,7 +32,7 @@ assert(c:eval(ids))
 local info = c:info()
 local dev = 0
 for _, b in ipairs(info.backends) do
-  if b.name == "cuda" then dev = dev + b.bytes end
+  dev = dev + b.device_bytes
 end
 local free1 = free_now()
 print(json.encode({

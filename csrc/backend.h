@@ -30,6 +30,9 @@ typedef struct ll_backend_ops {
     /* Bytes this backend allocated for the context (KV rows + scratch),
      * reported by the memory plan check. Optional (NULL: 0). */
     size_t (*bytes)(const ll_backend *be);
+    /* Bytes it allocated on the GPU: all of bytes for the CUDA backend, the
+     * GPU assist's buffers for the CPU one. Optional (NULL: 0). */
+    size_t (*device_bytes)(const ll_backend *be);
     void (*free)(ll_backend *be);
 } ll_backend_ops;
 

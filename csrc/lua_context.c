@@ -233,6 +233,8 @@ static int c_info(lua_State *L) {
         ll_pushint(L, be->l1); lua_setfield(L, -2, "end_layer");
         lua_pushboolean(L, be->has_output); lua_setfield(L, -2, "output");
         ll_pushint(L, be->ops->bytes ? (long long)be->ops->bytes(be) : 0); lua_setfield(L, -2, "bytes");
+        ll_pushint(L, be->ops->device_bytes ? (long long)be->ops->device_bytes(be) : 0);
+        lua_setfield(L, -2, "device_bytes");
         lua_rawseti(L, -2, b + 1);
     }
     lua_setfield(L, -2, "backends");

@@ -44,6 +44,34 @@ static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, int n_ctx, bool out
     return big;
 }
 
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+static uint64_t align256(uint64_t n) { return (n + 255) & ~(uint64_t)255; }
+
+ll_assist_sizes ll_plan_assist_sizes(const ll_model *m, int l0, int l1) {
+    ll_assist_sizes z = {0, 0, 0, 0};
+    for (int il = l0; il < l1; il++) {
+        const ll_layer *L = &m->layers[il];
+        const ll_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 7; i++) {
+            z.w_bytes = max_sz(z.w_bytes, ws[i]->row_bytes * (size_t)ws[i]->ne1);
+            z.nk = max_sz(z.nk, (size_t)ws[i]->ne0 * (size_t)ws[i]->ne1);
+            z.k = max_sz(z.k, (size_t)ws[i]->ne0);
+        }
+        z.n_call = max_sz(z.n_call, (size_t)(L->wq.ne1 + L->wk.ne1 + L->wv.ne1));
+        z.n_call = max_sz(z.n_call, (size_t)(L->w_gate.ne1 + L->w_up.ne1));
+        z.n_call = max_sz(z.n_call, max_sz((size_t)L->wo.ne1, (size_t)L->w_down.ne1));
+    }
+    return z;
+}
+
+uint64_t ll_plan_assist_bytes(const ll_model *m, int l0, int l1, int n_batch) {
+    if (l1 <= l0) return 0;
+    const ll_assist_sizes z = ll_plan_assist_sizes(m, l0, l1);
+    const uint64_t nb = (uint64_t)n_batch;
+    return 2 * align256(z.w_bytes) + align256(z.nk * 2) + align256(nb * z.k * 2) + align256(nb * z.k * 4) +
+           align256(nb * z.n_call * 4);
+}
+
 int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll_error *e) {
     const ll_hparams *hp = &m->hp;
     ll_plan_params p = *pin;
@@ -103,6 +131,8 @@ int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll
         o->compute_host += cpu_scratch(hp, nb, cells, (uint64_t)p.n_threads);
     if (o->gpu_layers > 0) {
         o->compute_device = cuda_scratch(m, nb, p.n_ctx, o->output_on_gpu);
+        /* the CPU layers' prompt batches borrow the GPU (cuda/assist.h) */
+        o->compute_device += ll_plan_assist_bytes(m, 0, o->cpu_layers, p.n_batch);
         /* pinned staging buffers of the CUDA backend: x or logits, and the step metadata */
         uint64_t hx = nb * D * f, lr = (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
         o->compute_host += o->output_on_gpu && lr > hx ? lr : hx;

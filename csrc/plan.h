@@ -34,6 +34,17 @@ typedef struct ll_plan {
 
 /* K and V bytes of one layer for n_ctx cells of kv_type. */
 uint64_t ll_plan_kv_layer_bytes(const ll_hparams *hp, ll_type kv_type, int n_ctx);
+/* The GPU assist of a split model's CPU layers [l0, l1) (cuda/assist.h):
+ * its largest weight (bytes), largest product (N x K), longest row (K) and
+ * most output columns of one call (q+k+v, gate+up, o or down). */
+typedef struct ll_assist_sizes {
+    size_t w_bytes, nk, k, n_call;
+} ll_assist_sizes;
+ll_assist_sizes ll_plan_assist_sizes(const ll_model *m, int l0, int l1);
+/* Device bytes the assist allocates for batches of n_batch: two weight
+ * slots, the FP16 weight and activations, the FP32 activations and outputs. */
+uint64_t ll_plan_assist_bytes(const ll_model *m, int l0, int l1, int n_batch);
+
 /* Fills out for model m (loaded, never run) and p. */
 int ll_plan_compute(const ll_model *m, const ll_plan_params *p, ll_plan *out, ll_error *e);
 

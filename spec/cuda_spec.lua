@@ -266,6 +266,24 @@ for _, path in ipairs(models) do
       end
     end)
 
+    it("runs a long prompt's CPU layers on the GPU assist like the CPU", function()
+      if not setup() then return end
+      local rnd, ids = lcg(11), {}
+      for i = 1, 100 do ids[i] = math.floor((rnd() + 1) / 2 * math.min(cpu_m:info().n_vocab, 30000)) end
+      local cc = assert(core.context_new(cpu_m, { n_ctx = 256 }))
+      local pc = assert(core.context_new(part_m, { n_ctx = 256 }))
+      local info = pc:info()
+      assert.are.equal("cpu", info.backends[1].name)
+      assert.is_true(info.backends[1].device_bytes > 0, "the CPU layers have no GPU assist")
+      assert(cc:eval(ids))
+      assert(pc:eval(ids))
+      compare("assisted prompt", cc, pc)
+      local t = cc:argmax()
+      assert(cc:eval({ t }))
+      assert(pc:eval({ t }))
+      compare("assisted prompt, then a step", cc, pc)
+    end)
+
     it("decodes two sequences in one batch like the CPU", function()
       if not setup() then return end
       local ps = prompts(cpu_m:info().n_vocab)

@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef LL_HAVE_CUDA
+#include "cuda/assist.h"
+#endif
+
 typedef struct cpu_backend {
     ll_backend base;
     ll_pool *pool;
@@ -21,11 +25,26 @@ typedef struct cpu_backend {
     float *attn_scratch;
     size_t attn_per_thread;
     size_t bytes;
+#ifdef LL_HAVE_CUDA
+    ll_gpu_assist *assist; /* prompt batches on the GPU when the model uses one (cuda/assist.h) */
+#endif
 } cpu_backend;
+
+/* A layer's matrix product: on the GPU for prompt batches when assisted. */
+static int layer_matmul(cpu_backend *cb, int n_w, const ll_weight *const *w, float *const *y,
+                        const float *const *bias, const float *x, int T, ll_error *e) {
+#ifdef LL_HAVE_CUDA
+    if (cb->assist && T >= LL_GPU_ASSIST_MIN_T) return ll_gpu_assist_matmul(cb->assist, n_w, w, y, bias, x, T, e);
+#endif
+    return ll_cpu_matmul(cb->pool, &cb->act, n_w, w, y, bias, x, T, e);
+}
 
 static void cpu_free(ll_backend *b) {
     cpu_backend *cb = (cpu_backend *)b;
     if (!cb) return;
+#ifdef LL_HAVE_CUDA
+    ll_gpu_assist_free(cb->assist); /* first: it unpins the buffers below */
+#endif
     ll_pool_free(cb->pool);
     if (cb->kv) {
         for (int i = 0; i < cb->base.l1 - cb->base.l0; i++) {
@@ -54,7 +73,7 @@ static int cpu_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0,
         const ll_weight *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {cb->q, cb->k, cb->v};
         const float *bqkv[3] = {L->bq.data, L->bk.data, L->bv.data};
-        if (ll_cpu_matmul(cb->pool, &cb->act, 3, wqkv, yqkv, bqkv, cb->xn, T, e)) return -1;
+        if (layer_matmul(cb, 3, wqkv, yqkv, bqkv, cb->xn, T, e)) return -1;
         ll_cpu_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
         ll_cpu_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
         for (int t = 0; t < T; t++) {
@@ -71,17 +90,17 @@ static int cpu_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0,
         const ll_weight *wo[1] = {&L->wo};
         float *yo[1] = {cb->o};
         const float *bo[1] = {NULL};
-        if (ll_cpu_matmul(cb->pool, &cb->act, 1, wo, yo, bo, cb->att, T, e)) return -1;
+        if (layer_matmul(cb, 1, wo, yo, bo, cb->att, T, e)) return -1;
         ll_cpu_add(x, cb->o, (int64_t)T * D);
         /* feed-forward block */
         ll_cpu_rmsnorm(x, L->ffn_norm.data, cb->xn, T, D, hp->rms_eps);
         const ll_weight *wgu[2] = {&L->w_gate, &L->w_up};
         float *ygu[2] = {cb->gate, cb->up};
         const float *bgu[2] = {NULL, NULL};
-        if (ll_cpu_matmul(cb->pool, &cb->act, 2, wgu, ygu, bgu, cb->xn, T, e)) return -1;
+        if (layer_matmul(cb, 2, wgu, ygu, bgu, cb->xn, T, e)) return -1;
         ll_cpu_swiglu(cb->gate, cb->up, (int64_t)T * F);
         const ll_weight *wd[1] = {&L->w_down};
-        if (ll_cpu_matmul(cb->pool, &cb->act, 1, wd, yo, bo, cb->gate, T, e)) return -1;
+        if (layer_matmul(cb, 1, wd, yo, bo, cb->gate, T, e)) return -1;
         ll_cpu_add(x, cb->o, (int64_t)T * D);
     }
     return 0;
@@ -104,8 +123,18 @@ static int cpu_output(ll_backend *b, ll_context *c, const float *x, int n, float
 
 static size_t cpu_bytes(const ll_backend *b) { return ((const cpu_backend *)b)->bytes; }
 
+static size_t cpu_device_bytes(const ll_backend *b) {
+#ifdef LL_HAVE_CUDA
+    return ll_gpu_assist_bytes(((const cpu_backend *)b)->assist);
+#else
+    (void)b;
+    return 0;
+#endif
+}
+
 static const ll_backend_ops cpu_ops = {
-    .name = "cpu", .layers = cpu_layers, .output = cpu_output, .bytes = cpu_bytes, .free = cpu_free,
+    .name = "cpu", .layers = cpu_layers, .output = cpu_output, .bytes = cpu_bytes,
+    .device_bytes = cpu_device_bytes, .free = cpu_free,
 };
 
 static void *alloc_count(cpu_backend *cb, size_t n) {
@@ -152,6 +181,21 @@ ll_backend *ll_cpu_backend_new(ll_context *c, int l0, int l1, bool output, ll_er
         kv->v = alloc_count(cb, kv->row_bytes * cells);
         if (!kv->k || !kv->v) goto oom;
     }
+#ifdef LL_HAVE_CUDA
+    /* a model that uses the GPU lends it to the CPU layers' prompt batches;
+     * LUALLM_GPU_ASSIST=0 keeps them on the CPU (to measure the difference) */
+    const char *ga = getenv("LUALLM_GPU_ASSIST");
+    if (c->m->n_gpu_layers > 0 && l1 > l0 && !(ga && strcmp(ga, "0") == 0)) {
+        ll_error ae = {0};
+        cb->assist = ll_gpu_assist_new(c->m, l0, l1, c->p.n_batch, &ae);
+        if (cb->assist) {
+            void *bufs[] = {cb->xn, cb->q, cb->k, cb->v, cb->att, cb->o, cb->gate, cb->up};
+            const size_t lens[] = {nb * D * f, nb * qd * f, nb * kvd * f, nb * kvd * f,
+                                   nb * qd * f, nb * D * f, nb * F * f, nb * F * f};
+            for (int i = 0; i < 8; i++) ll_gpu_assist_pin(cb->assist, bufs[i], lens[i]);
+        }
+    }
+#endif
     return &cb->base;
 oom:
     ll_err(e, "cpu backend: out of memory for the context buffers (%zu bytes)", cb->bytes);

@@ -9,7 +9,7 @@
 #include "cuda/kernels.h"
 #include "cuda/dequant.h"
 
-#include "cuda/cublas_lazy.h"
+#include "cuda/gemm.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,18 +65,6 @@ static void cuda_free(ll_backend *b) {
     free(cb);
 }
 
-static const char *blas_status(cublasStatus_t s) {
-    switch (s) {
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE: return "invalid value";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "architecture mismatch";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "execution failed";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "not supported";
-    default: return "error";
-    }
-}
-
 /* y (T, N) (+)= x (T, K) . W^T (+ bias): the matrix-vector kernel for a few
  * rows, else W as FP16 (dequantized into w16 unless stored so) times x as
  * FP16 through cuBLAS with FP32 accumulation. */
@@ -86,28 +74,12 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
         ll_cuda_matvec(w, x, T, y, bias, accumulate, cb->st);
         return 0;
     }
-    const int N = w->ne1, K = w->ne0;
-    const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
-    cublasStatus_t s;
-    if (w->type == LL_TYPE_F32) {
-        s = cb->api.gemm_ex(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, w->d, CUDA_R_32F, K, x, CUDA_R_32F, K,
-                         &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-    } else {
-        const void *a = w->d;
-        if (w->type != LL_TYPE_F16) {
-            if (!cb->w16) {
-                LL_CUDA_TRY(cudaMalloc((void **)&cb->w16, cb->w16_elems * sizeof(__half)));
-                cb->bytes += cb->w16_elems * sizeof(__half);
-            }
-            ll_cuda_dequant_f16(w, cb->w16, cb->st);
-            a = cb->w16;
-        }
-        ll_cuda_f32_to_f16(x, cb->x16, (int64_t)T * K, cb->st);
-        s = cb->api.gemm_ex(cb->blas, CUBLAS_OP_T, CUBLAS_OP_N, N, T, K, &alpha, a, CUDA_R_16F, K, cb->x16, CUDA_R_16F,
-                         K, &beta, y, CUDA_R_32F, N, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32 && !cb->w16) {
+        LL_CUDA_TRY(cudaMalloc((void **)&cb->w16, cb->w16_elems * sizeof(__half)));
+        cb->bytes += cb->w16_elems * sizeof(__half);
     }
-    if (s != CUBLAS_STATUS_SUCCESS) return ll_err(e, "cuda: cublasGemmEx (%d x %d x %d): %s", N, T, K, blas_status(s));
-    if (bias) ll_cuda_add_bias(y, bias, T, N, cb->st);
+    if (ll_cuda_gemm(&cb->api, cb->blas, w, x, T, y, accumulate, cb->w16, cb->x16, cb->st, e)) return -1;
+    if (bias) ll_cuda_add_bias(y, bias, T, w->ne1, cb->st);
     return 0;
 }
 
@@ -251,7 +223,7 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
 
 static size_t cuda_bytes(const ll_backend *b) { return ((const cuda_backend *)b)->bytes; }
 
-static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_free};
+static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_bytes, cuda_free};
 
 /* ---- construction: plan the weight buffer, copy, allocate the rest ---- */
 
@@ -343,7 +315,7 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     cublasStatus_t bs = cb->api.create(&cb->blas);
     if (bs != CUBLAS_STATUS_SUCCESS) {
         cb->blas = NULL;
-        return ll_err(e, "cuda backend: cublasCreate: %s", blas_status(bs));
+        return ll_err(e, "cuda backend: cublasCreate failed (status %d)", (int)bs);
     }
     cb->api.set_stream(cb->blas, cb->st);
     const int nl = l1 - l0;
