@@ -137,9 +137,12 @@ static const ll_backend_ops cpu_ops = {
     .device_bytes = cpu_device_bytes, .free = cpu_free,
 };
 
+/* Page-aligned, whole pages: no two buffers share a page, so page-locking one
+ * for the GPU assist never half-locks another's (copies across such a
+ * boundary fail). */
 static void *alloc_count(cpu_backend *cb, size_t n) {
     cb->bytes += n;
-    return malloc(n ? n : 1);
+    return aligned_alloc(4096, ((n ? n : 1) + 4095) & ~(size_t)4095);
 }
 
 ll_backend *ll_cpu_backend_new(ll_context *c, int l0, int l1, bool output, ll_error *e) {

@@ -233,8 +233,28 @@ typedef struct upload {
     size_t off;      /* bytes planned / copied so far */
     bool copy;       /* second pass: copy; first pass: only count */
     size_t max_k, max_nk;
+    uint8_t *stage;  /* pinned bounce buffer of STAGE bytes (second pass) */
     ll_error *e;
 } upload;
+
+#define STAGE ((size_t)32 << 20)
+
+/* Host to device through the pinned bounce buffer. Copying straight from the
+ * mmap'ed file would fail whenever a copy straddles a range another backend
+ * page-locked (the GPU assist of the CPU layers locks theirs, and a page can
+ * hold the end of one layer and the start of the next). */
+static int upload_bytes(upload *u, const void *src, size_t n) {
+    for (size_t done = 0; done < n; done += STAGE) {
+        const size_t k = n - done < STAGE ? n - done : STAGE;
+        memcpy(u->stage, (const uint8_t *)src + done, k);
+        cudaError_t err = cudaMemcpy(u->cb->wbuf + u->off + done, u->stage, k, cudaMemcpyHostToDevice);
+        if (err != cudaSuccess) {
+            (void)cudaGetLastError();
+            return ll_err(u->e, "cuda: copying weights: %s", cudaGetErrorString(err));
+        }
+    }
+    return 0;
+}
 
 static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
     if (!ll_cuda_type_ok(w->type))
@@ -249,8 +269,7 @@ static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
         dw->ne0 = (int)w->ne0;
         dw->ne1 = (int)w->ne1;
         dw->row_bytes = w->row_bytes;
-        cudaError_t err = cudaMemcpy(u->cb->wbuf + u->off, w->data, n, cudaMemcpyHostToDevice);
-        if (err != cudaSuccess) return ll_err(u->e, "cuda: copying weights: %s", cudaGetErrorString(err));
+        if (upload_bytes(u, w->data, n)) return -1;
     }
     if ((size_t)w->ne0 > u->max_k) u->max_k = (size_t)w->ne0;
     if ((size_t)(w->ne0 * w->ne1) > u->max_nk) u->max_nk = (size_t)(w->ne0 * w->ne1);
@@ -266,8 +285,7 @@ static int put_vector(upload *u, const void *data, size_t n_floats, const float 
     const size_t n = n_floats * sizeof(float);
     if (u->copy) {
         *out = (const float *)(u->cb->wbuf + u->off);
-        cudaError_t err = cudaMemcpy(u->cb->wbuf + u->off, data, n, cudaMemcpyHostToDevice);
-        if (err != cudaSuccess) return ll_err(u->e, "cuda: copying weights: %s", cudaGetErrorString(err));
+        if (upload_bytes(u, data, n)) return -1;
     }
     u->off += align256(n);
     return 0;
@@ -295,9 +313,11 @@ static int put_all(upload *u, const ll_model *m, int l0, int l1, bool output) {
 
 static int dev_alloc(cuda_backend *cb, void **p, size_t n, ll_error *e) {
     cudaError_t err = cudaMalloc(p, n ? n : 1);
-    if (err != cudaSuccess)
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError(); /* not sticky: a later context must not see it */
         return ll_err(e, "cuda backend: cannot allocate %zu bytes on the device (%zu allocated so far): %s", n,
                       cb->bytes, cudaGetErrorString(err));
+    }
     cb->bytes += n;
     return 0;
 }
@@ -321,12 +341,15 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     const int nl = l1 - l0;
     cb->L = (dlayer *)calloc((size_t)(nl > 0 ? nl : 1), sizeof(dlayer));
     if (!cb->L) return ll_err(e, "cuda backend: out of memory");
-    upload u = {cb, 0, false, 0, 0, e};
+    upload u = {cb, 0, false, 0, 0, NULL, e};
     if (put_all(&u, m, l0, l1, output)) return -1;
     if (dev_alloc(cb, (void **)&cb->wbuf, u.off, e)) return -1;
     u.off = 0;
     u.copy = true;
-    if (put_all(&u, m, l0, l1, output)) return -1;
+    LL_CUDA_TRY(cudaMallocHost((void **)&u.stage, STAGE));
+    const int up_rc = put_all(&u, m, l0, l1, output);
+    cudaFreeHost(u.stage);
+    if (up_rc) return -1;
     /* K/V rows: F16 whatever kv_type asks (see backend_cuda.h) */
     const size_t cells = (size_t)c->p.n_ctx, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     if (dev_alloc(cb, (void **)&cb->kvbuf, 2 * (size_t)nl * cells * kvd * sizeof(__half), e)) return -1;
