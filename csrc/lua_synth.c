@@ -41,11 +41,14 @@ static int l_synth_tensor(lua_State *L) {
         ne[d] = (int64_t)x;
         n *= ne[d];
     }
+    const double seed = opt_num(L, 2, "seed", 0.0);
+    if (!(seed >= 0 && seed < 18446744073709551616.0))
+        return ll_pushfail(L, "synth: seed must be a non-negative integer below 2^64");
     ll_synth_params p = {
         .type = (ll_type)type,
         .mean = (float)opt_num(L, 2, "mean", 0.0),
         .std = (float)opt_num(L, 2, "std", 0.02),
-        .seed = (uint64_t)opt_num(L, 2, "seed", 0.0),
+        .seed = (uint64_t)seed,
         .n_threads = ll_lua_opt_int(L, 2, "threads", 1),
     };
     lua_getfield(L, 2, "values");
