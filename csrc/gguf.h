@@ -134,6 +134,16 @@ bool gguf_writer_sparse(const gguf_writer *w);
  * and must stay valid until gguf_writer_write returns. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
                            int n_dims, const int64_t *ne, const void *data, ll_error *e);
+/* A tensor whose bytes are produced while the file is written, so a file
+ * larger than memory can be streamed: fill(ud, row0, nrows, dst, e) writes
+ * rows [row0, row0 + nrows) (a row = ne[0] elements) to dst and returns 0,
+ * or -1 with e set to abort the write. Rows are asked for in order, in
+ * chunks of at most a few MiB. The writer owns ud and calls free_ud(ud)
+ * (when not NULL) when it is freed, also when adding fails. */
+typedef int (*gguf_writer_fill_fn)(void *ud, int64_t row0, int64_t nrows, void *dst, ll_error *e);
+int gguf_writer_add_tensor_fill(gguf_writer *w, const char *name, ll_type type, int n_dims,
+                                const int64_t *ne, gguf_writer_fill_fn fill, void *ud,
+                                void (*free_ud)(void *), ll_error *e);
 /* Writes to path.tmp-XXXXXX in the same directory, fsyncs, renames onto
  * path. On any error the temporary file is removed and path is untouched. */
 int gguf_writer_write(gguf_writer *w, const char *path, ll_error *e);

@@ -28,6 +28,9 @@ typedef struct wtensor {
     int64_t ne[GGUF_MAX_DIMS];
     const void *data; /* borrowed until gguf_writer_write returns */
     uint64_t nbytes;
+    gguf_writer_fill_fn fill; /* or bytes produced on demand (owned ud) */
+    void *ud;
+    void (*free_ud)(void *);
 } wtensor;
 
 struct gguf_writer {
@@ -177,7 +180,10 @@ void gguf_writer_free(gguf_writer *w) {
         free_owned(&w->kv[i].v);
     }
     free(w->kv);
-    for (size_t i = 0; i < w->n_t; i++) free(w->t[i].name);
+    for (size_t i = 0; i < w->n_t; i++) {
+        free(w->t[i].name);
+        if (w->t[i].free_ud) w->t[i].free_ud(w->t[i].ud);
+    }
     free(w->t);
     free(w);
 }
@@ -274,8 +280,8 @@ int gguf_writer_copy_metadata(gguf_writer *w, const gguf_file *g, ll_error *e) {
     return 0;
 }
 
-int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
-                           int n_dims, const int64_t *ne, const void *data, ll_error *e) {
+static int add_tensor(gguf_writer *w, const char *name, ll_type type, int n_dims,
+                      const int64_t *ne, const void *data, gguf_writer_fill_fn fill, ll_error *e) {
     size_t nlen = name ? strlen(name) : 0;
     if (nlen == 0 || nlen > GGUF_MAX_KEY) return ll_err(e, "gguf writer: tensor name must be 1 to %d bytes", GGUF_MAX_KEY);
     const ll_type_traits *tr = ll_type_get((int)type);
@@ -297,7 +303,8 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
                       name, (long long)t.ne[0], tr->name, tr->blck_size);
     if (ll_mul_overflow(nel / (uint64_t)tr->blck_size, tr->type_size, &t.nbytes))
         return ll_err(e, "gguf writer: tensor '%s' byte size overflows", name);
-    if (!data && !w->sparse) return ll_err(e, "gguf writer: tensor '%s' has no data", name);
+    if (!data && !fill && !w->sparse) return ll_err(e, "gguf writer: tensor '%s' has no data", name);
+    t.fill = fill;
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0) return ll_err(e, "gguf writer: duplicate tensor '%s'", name);
     t.name = strdup(name);
@@ -306,6 +313,23 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
         return ll_err(e, "gguf writer: out of memory");
     }
     w->t[w->n_t++] = t;
+    return 0;
+}
+
+int gguf_writer_add_tensor(gguf_writer *w, const char *name, ll_type type,
+                           int n_dims, const int64_t *ne, const void *data, ll_error *e) {
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, e);
+}
+
+int gguf_writer_add_tensor_fill(gguf_writer *w, const char *name, ll_type type, int n_dims,
+                                const int64_t *ne, gguf_writer_fill_fn fill, void *ud,
+                                void (*free_ud)(void *), ll_error *e) {
+    if (!fill || add_tensor(w, name, type, n_dims, ne, NULL, fill, e)) {
+        if (free_ud) free_ud(ud);
+        return fill ? -1 : ll_err(e, "gguf writer: tensor '%s' has no fill function", name ? name : "");
+    }
+    w->t[w->n_t - 1].ud = ud;
+    w->t[w->n_t - 1].free_ud = free_ud;
     return 0;
 }
 
@@ -389,6 +413,31 @@ static int write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
+#define FILL_CHUNK ((size_t)8 << 20)
+
+/* Streams a fill tensor through buf (FILL_CHUNK bytes, at least one row). */
+static int write_filled(int fd, const wtensor *t, uint8_t **buf, size_t *cap, ll_error *e) {
+    const int64_t rows = t->ne[1] * t->ne[2] * t->ne[3]; /* unused dimensions are 1 */
+    const size_t row_bytes = rows ? (size_t)(t->nbytes / (uint64_t)rows) : 0;
+    int64_t step = row_bytes ? (int64_t)(FILL_CHUNK / row_bytes) : 1;
+    if (step < 1) step = 1;
+    if (step > rows) step = rows;
+    const size_t need = (size_t)step * row_bytes;
+    if (need > *cap) {
+        uint8_t *p = realloc(*buf, need);
+        if (!p) return ll_err(e, "gguf writer: out of memory for tensor '%s'", t->name);
+        *buf = p;
+        *cap = need;
+    }
+    for (int64_t r = 0; r < rows; r += step) {
+        const int64_t n = rows - r < step ? rows - r : step;
+        if (t->fill(t->ud, r, n, *buf, e)) return -1;
+        if (write_all(fd, *buf, (size_t)n * row_bytes))
+            return ll_err(e, "gguf writer: writing tensor '%s' failed: %s", t->name, strerror(errno));
+    }
+    return 0;
+}
+
 static int write_zeros(int fd, uint64_t n) {
     static const uint8_t zeros[4096];
     while (n) {
@@ -444,6 +493,8 @@ int gguf_writer_write(gguf_writer *w, const char *path, ll_error *e) {
     char *tmp = NULL;
     int fd = -1, rc = -1;
     uint64_t data_size = 0;
+    uint8_t *fbuf = NULL; /* chunk buffer of fill tensors */
+    size_t fcap = 0;
     if (!offsets) { ll_err(e, "gguf writer: out of memory"); goto done; }
     if (build_header(w, &b, offsets, &data_size, e)) goto done;
 
@@ -465,7 +516,9 @@ int gguf_writer_write(gguf_writer *w, const char *path, ll_error *e) {
     uint64_t pos = 0;
     for (size_t i = 0; i < w->n_t; i++) {
         if (write_zeros(fd, offsets[i] - pos)) goto io_error;
-        if (!w->t[i].data) {
+        if (w->t[i].fill) {
+            if (write_filled(fd, &w->t[i], &fbuf, &fcap, e)) goto done;
+        } else if (!w->t[i].data) {
             if (lseek(fd, (off_t)w->t[i].nbytes, SEEK_CUR) < 0) goto io_error;
         } else if (write_all(fd, w->t[i].data, (size_t)w->t[i].nbytes)) goto io_error;
         pos = offsets[i] + w->t[i].nbytes;
@@ -502,6 +555,7 @@ done:
     if (fd >= 0) close(fd);
     if (tmp) { unlink(tmp); free(tmp); }
     free(b.p);
+    free(fbuf);
     free(offsets);
     return rc;
 }

@@ -24,6 +24,8 @@ static gguf_writer *check_writer(lua_State *L, int i) {
     return u->w;
 }
 
+gguf_writer *ll_lua_to_gguf_writer(lua_State *L, int i) { return check_writer(L, i); }
+
 static int vtype_from_name(const char *s) {
     for (int t = 0; t < GGUF_VTYPE_COUNT; t++)
         if (strcmp(s, gguf_vtype_name((gguf_vtype)t)) == 0) return t;

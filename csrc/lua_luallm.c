@@ -58,5 +58,6 @@ LL_API int luaopen_luallm_core(lua_State *L) {
     ll_lua_open_ppl(L);
     ll_lua_open_quantize(L);
     ll_lua_open_cuda(L);
+    ll_lua_open_synth(L);
     return 1;
 }

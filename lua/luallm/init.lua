@@ -53,6 +53,7 @@ M.chat = require("luallm.chat")
 M.plan = require("luallm.plan").plan -- memory plan: luallm/plan.lua, docs/plan.md
 M.perplexity = require("luallm.perplexity").perplexity
 M.quantize = function(...) return require("luallm.quantize").quantize(...) end
+M.synth = function(...) return require("luallm.synth").synth(...) end -- random-weight models: luallm/synth.lua
 M.eval = require("luallm.eval")
 
 return M
