@@ -1,6 +1,7 @@
 #!/bin/bash
 # The H200 tables of issues #7 and #8 in one command per phase, run on the
 # device machine from the repository root (see bench/RESULTS.md for figures):
+#   OUT=dir bash bench/device_table.sh quick    1.5B and 7B Q4_K_M only (a check after a change)
 #   OUT=dir bash bench/device_table.sh table1   1.5B Q4_K_M/Q8_0/F16 + 7B Q4_K_M, full offload
 #   OUT=dir bash bench/device_table.sh table2   7B Q8_0/F16 + 14B Q4_K_M, full offload
 #   OUT=dir bash bench/device_table.sh offload  7B Q4_K_M split sweep (16 threads),
@@ -26,7 +27,7 @@ synth() { # shape type -> path (timed)
   local t0=$(date +%s.%N)
   bin/luallm synth "$1" "$2" "$f" --tokenizer "$TOK" >&2 || return 1
   local t1=$(date +%s.%N)
-  echo "{\"synth\":\"$1 $2\",\"bytes\":$(stat -c %s "$f"),\"seconds\":$(echo "$t1 - $t0" | bc)}" >> "$J"
+  echo "{\"synth\":\"$1 $2\",\"bytes\":$(stat -c %s "$f"),\"seconds\":$(awk "BEGIN{print $t1 - $t0}")}" >> "$J"
   echo "$f"
 }
 
@@ -50,6 +51,11 @@ full_offload() { # shape type
 }
 
 case "$PHASE" in
+quick)
+  GRAPHS_TOO=qwen-7b-Q4_K_M
+  full_offload qwen-1.5b Q4_K_M
+  full_offload qwen-7b Q4_K_M
+  ;;
 table1)
   GRAPHS_TOO=qwen-7b-Q4_K_M
   for t in Q4_K_M Q8_0 F16; do full_offload qwen-1.5b $t; done

@@ -28,7 +28,12 @@ static uint64_t cpu_scratch(const ll_hparams *hp, uint64_t nb, uint64_t cells, u
  * w16, the largest quantized weight dequantized to FP16 (allocated on the
  * first batch of more than a few tokens, i.e. on any real prompt); the step
  * metadata (backend_cuda.cu: meta_layout). */
-static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, int n_ctx, bool output) {
+/* Whether a GPU weight needs dequantizing to FP16 for cuBLAS (not F16/F32). */
+static bool needs_w16(const ll_weight *w) {
+    return w->data && w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32;
+}
+
+static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, bool output) {
     const ll_hparams *hp = &m->hp;
     const uint64_t D = hp->n_embd, F = hp->n_ff, f = sizeof(float), h = 2;
     const uint64_t qd = (uint64_t)hp->n_head * hp->head_dim, kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
@@ -36,11 +41,20 @@ static uint64_t cuda_scratch(const ll_model *m, uint64_t nb, int n_ctx, bool out
     if (max_k < D) max_k = D;
     if (qd * D > max_nk) max_nk = qd * D;
     if (output && (uint64_t)hp->n_vocab * D > max_nk) max_nk = (uint64_t)hp->n_vocab * D;
-    big = f * nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + h * nb * max_k + h * max_nk;
+    bool w16 = output && needs_w16(&m->output);
+    for (int il = l0; il < hp->n_layer && !w16; il++) {
+        const ll_layer *L = &m->layers[il];
+        w16 = needs_w16(&L->wq) || needs_w16(&L->wk) || needs_w16(&L->wv) || needs_w16(&L->wo) ||
+              needs_w16(&L->w_gate) || needs_w16(&L->w_up) || needs_w16(&L->w_down);
+    }
+    big = f * nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + h * nb * max_k + (w16 ? h * max_nk : 0);
+    if (output) big += (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
     /* step metadata: a mask and a position per cell, four ints per batch row */
     const uint64_t cells = (uint64_t)n_ctx;
     big += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
-    if (output) big += (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
+    /* split attention states: LL_CUDA_MATVEC_MAX (8) tokens x heads x
+     * LL_CUDA_ATTN_SPLITS (16) x (head_dim + 2) floats (cuda/kernels.h) */
+    big += 8 * (uint64_t)hp->n_head * 16 * ((uint64_t)hp->head_dim + 2) * f;
     return big;
 }
 
@@ -130,7 +144,7 @@ int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll
     if (o->cpu_layers > 0 || !o->output_on_gpu)
         o->compute_host += cpu_scratch(hp, nb, cells, (uint64_t)p.n_threads);
     if (o->gpu_layers > 0) {
-        o->compute_device = cuda_scratch(m, nb, p.n_ctx, o->output_on_gpu);
+        o->compute_device = cuda_scratch(m, o->cpu_layers, nb, p.n_ctx, o->output_on_gpu);
         /* the CPU layers' prompt batches borrow the GPU (cuda/assist.h) */
         o->compute_device += ll_plan_assist_bytes(m, 0, o->cpu_layers, p.n_batch);
         /* pinned staging buffers of the CUDA backend: x or logits, and the step metadata */

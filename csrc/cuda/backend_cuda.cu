@@ -32,6 +32,7 @@ typedef struct cuda_backend {
     const float *rope_ff;
     /* scratch, sized for n_batch rows */
     float *x, *xn, *q, *k, *v, *att, *gate, *up, *logits;
+    float *att_part; /* split attention states for generation steps */
     int logit_rows;
     __half *x16;     /* (n_batch, max K) activations for cuBLAS */
     __half *w16;     /* (max N*K) a dequantized weight for cuBLAS; allocated on first use */
@@ -55,7 +56,7 @@ static void cuda_free(ll_backend *b) {
     if (cb->blas) cb->api.destroy(cb->blas);
     ll_cublas_close(&cb->api);
     void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
-                   cb->logits, cb->x16, cb->w16, cb->meta};
+                   cb->logits, cb->att_part, cb->x16, cb->w16, cb->meta};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i]) cudaFree(dev[i]);
     if (cb->hmeta) cudaFreeHost(cb->hmeta);
@@ -127,7 +128,7 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
         ll_cuda_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
         ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
         ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
-        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells};
+        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells, cb->att_part};
         ll_cuda_attention(&aa, cb->st);
         if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
         ll_cuda_rmsnorm(cb->x, L->ffn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
@@ -366,6 +367,8 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
         dev_alloc(cb, (void **)&cb->v, nb * kvd * f, e) || dev_alloc(cb, (void **)&cb->att, nb * qd * f, e) ||
         dev_alloc(cb, (void **)&cb->gate, nb * F * f, e) || dev_alloc(cb, (void **)&cb->up, nb * F * f, e) ||
         dev_alloc(cb, (void **)&cb->x16, nb * max_k * sizeof(__half), e) ||
+        dev_alloc(cb, (void **)&cb->att_part,
+                  (size_t)LL_CUDA_MATVEC_MAX * hp->n_head * LL_CUDA_ATTN_SPLITS * (hp->head_dim + 2) * f, e) ||
         (output && dev_alloc(cb, (void **)&cb->logits, (size_t)cb->logit_rows * hp->n_vocab * f, e)))
         return -1;
     cb->w16_elems = u.max_nk;

@@ -4,20 +4,22 @@
 
 #include <math.h>
 
-/* ---- matrix-vector: a warp per ROWS output rows, lanes over groups of 8.
- * A lane loads its 8 activations of each of the T rows once and reuses them
- * for ROWS weight rows: the activations are read from L1 ROWS times less
- * often, which matters because FP32 activations are 4 bytes per weight while
- * a Q4_K weight is half a byte. ---- */
+/* ---- matrix-vector: a block of MV_THREADS threads per ROWS output rows;
+ * the threads stride over the row's groups of 8 weights (consecutive threads,
+ * consecutive groups: coalesced), then the partial sums meet in shared
+ * memory. Spreading one row over a whole block (not one warp) keeps enough
+ * loads in flight when rows are long and few, as in the down projection
+ * (3584 rows of 18944 at 7B), which a warp per row left latency-bound.
+ * A thread loads its 8 activations of each of the T rows once and reuses
+ * them for the ROWS weight rows. ---- */
 
-#define MV_WARPS 4
+#define MV_THREADS 128
 
 template <int TYPE, int TMAX, int ROWS>
-__global__ void __launch_bounds__(32 * MV_WARPS)
+__global__ void __launch_bounds__(MV_THREADS)
 k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const float *__restrict__ x, int T,
          float *__restrict__ y, const float *__restrict__ bias, int accumulate) {
-    const int row0 = (blockIdx.x * MV_WARPS + threadIdx.y) * ROWS, lane = threadIdx.x;
-    if (row0 >= N) return;
+    const int row0 = blockIdx.x * ROWS, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int nr = N - row0 < ROWS ? N - row0 : ROWS;
     float acc[ROWS][TMAX];
 #pragma unroll
@@ -25,7 +27,7 @@ k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const fl
 #pragma unroll
         for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
     const int ng = K / 8;
-    for (int g = lane; g < ng; g += 32) {
+    for (int g = tid; g < ng; g += MV_THREADS) {
         float xv[TMAX][8];
 #pragma unroll
         for (int t = 0; t < TMAX; t++) {
@@ -50,34 +52,39 @@ k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const fl
             }
         }
     }
+    __shared__ float part[MV_THREADS / 32][ROWS][TMAX];
 #pragma unroll
-    for (int r = 0; r < ROWS; r++) {
-        if (r >= nr) break;
-        const int row = row0 + r;
+    for (int r = 0; r < ROWS; r++)
 #pragma unroll
         for (int t = 0; t < TMAX; t++) {
-            if (t >= T) break;
-            const float s = ll_warp_sum(acc[r][t]);
-            if (lane == 0) {
-                float v = s + (bias ? bias[row] : 0.f);
-                float *o = y + (size_t)t * N + row;
-                *o = accumulate ? *o + v : v;
-            }
+            const float v = ll_warp_sum(acc[r][t]);
+            if (lane == 0) part[warp][r][t] = v;
+        }
+    __syncthreads();
+    if (tid < ROWS * TMAX) {
+        const int r = tid / TMAX, t = tid % TMAX;
+        if (r < nr && t < T) {
+            float v = 0.f;
+#pragma unroll
+            for (int w = 0; w < MV_THREADS / 32; w++) v += part[w][r][t];
+            const int row = row0 + r;
+            v += bias ? bias[row] : 0.f;
+            float *o = y + (size_t)t * N + row;
+            *o = accumulate ? *o + v : v;
         }
     }
 }
 
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
                     cudaStream_t st) {
-    const dim3 block(32, MV_WARPS);
-    const unsigned g1 = (unsigned)((w->ne1 + 4 * MV_WARPS - 1) / (4 * MV_WARPS));
-    const unsigned g2 = (unsigned)((w->ne1 + 2 * MV_WARPS - 1) / (2 * MV_WARPS));
-#define LAUNCH(TY)                                                                                              \
-    if (T == 1)                                                                                                 \
-        k_matvec<TY, 1, 4><<<g1, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias, accumulate); \
-    else                                                                                                        \
-        k_matvec<TY, LL_CUDA_MATVEC_MAX, 2><<<g2, block, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y,   \
-                                                                  bias, accumulate);
+    const unsigned g1 = (unsigned)((w->ne1 + 3) / 4), g2 = (unsigned)((w->ne1 + 1) / 2);
+#define LAUNCH(TY)                                                                                             \
+    if (T == 1)                                                                                                \
+        k_matvec<TY, 1, 4><<<g1, MV_THREADS, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, y, bias,       \
+                                                      accumulate);                                             \
+    else                                                                                                       \
+        k_matvec<TY, LL_CUDA_MATVEC_MAX, 2><<<g2, MV_THREADS, 0, st>>>(w->d, w->row_bytes, w->ne0, w->ne1, x, T, \
+                                                                       y, bias, accumulate);
     LL_CUDA_TYPE_SWITCH(w->type, LAUNCH)
 #undef LAUNCH
 }
@@ -206,10 +213,15 @@ void ll_cuda_kv_store(const float *k, const float *v, __half *kc, __half *vc, co
     k_kv_store<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(k, v, kc, vc, cell, T, kv_dim);
 }
 
-/* ---- attention: a block per (token, head); each warp walks every
- * NW-th cell keeping an online softmax (running max m, sum l and
- * weighted V sum), then the warps' partial states are merged. Needs no
- * storage per cell, so any n_ctx works. Lane owns dims lane + 32*i. ---- */
+/* ---- attention: a block per (token, head, split of the cells); each warp
+ * walks every NW-th cell of the block's split keeping an online softmax
+ * (running max m, sum l and weighted V sum), then the warps' partial states
+ * are merged. With one split the block writes the output; with several
+ * (generation: few tokens, so few blocks) each writes its state (M, L and
+ * the unnormalized sum) and k_attn_combine merges them: the cells of a long
+ * context are then spread over the whole GPU. The splits are fixed at
+ * launch and sized from the cells in use (device memory), so a captured
+ * graph stays valid. Lane owns dims lane + 32*i. ---- */
 
 /* DIMS = dims per lane (hd <= 32 * DIMS), fixed at compile time so the
  * per-cell loops carry no dead iterations for the usual hd of 64 or 128. */
@@ -230,8 +242,9 @@ __global__ void __launch_bounds__(32 * NW) k_attention(ll_cuda_attn a) {
     float m = -INFINITY, l = 0.f, acc[ATT_DIMS];
 #pragma unroll
     for (int i = 0; i < ATT_DIMS; i++) acc[i] = 0.f;
-    const int n_cells = *a.n_cells;
-    for (int c = warp; c < n_cells; c += NW) {
+    const int n_cells = *a.n_cells, S = gridDim.z, chunk = (n_cells + S - 1) / S;
+    const int c0 = blockIdx.z * chunk, c1 = c0 + chunk < n_cells ? c0 + chunk : n_cells;
+    for (int c = c0 + warp; c < c1; c += NW) {
         const int32_t cp = a.cell_pos[c];
         if (!(a.cell_seqs[c] & bit) || cp < 0 || cp > p) continue;
         const __half *kr = a.kc + (size_t)c * kv_dim + (size_t)kh * hd;
@@ -268,20 +281,57 @@ __global__ void __launch_bounds__(32 * NW) k_attention(ll_cuda_attn a) {
     float L = 0.f;
     for (int w = 0; w < NW; w++)
         if (wl[w] > 0.f) L += wl[w] * expf(wm[w] - M);
-    float *out = a.out + ((size_t)t * a.H + h) * hd;
+    if (S == 1) {
+        float *out = a.out + ((size_t)t * a.H + h) * hd;
+        for (int d = warp * 32 + lane; d < hd; d += 32 * NW) {
+            float o = 0.f;
+            for (int w = 0; w < NW; w++)
+                if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
+            out[d] = L > 0.f ? o / L : 0.f;
+        }
+        return;
+    }
+    float *st = a.part + (((size_t)t * a.H + h) * S + blockIdx.z) * (hd + 2);
+    if (warp == 0 && lane == 0) {
+        st[0] = M;
+        st[1] = L;
+    }
     for (int d = warp * 32 + lane; d < hd; d += 32 * NW) {
         float o = 0.f;
         for (int w = 0; w < NW; w++)
             if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
+        st[2 + d] = o;
+    }
+}
+
+/* Merges the S split states of each (token, head). */
+__global__ void k_attn_combine(ll_cuda_attn a, int S) {
+    const int t = blockIdx.x, h = blockIdx.y, hd = a.hd;
+    const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
+    float M = -INFINITY;
+    for (int s = 0; s < S; s++)
+        if (st[s * (hd + 2) + 1] > 0.f) M = fmaxf(M, st[s * (hd + 2)]);
+    float L = 0.f;
+    for (int s = 0; s < S; s++) {
+        const float l = st[s * (hd + 2) + 1];
+        if (l > 0.f) L += l * expf(st[s * (hd + 2)] - M);
+    }
+    float *out = a.out + ((size_t)t * a.H + h) * hd;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+        float o = 0.f;
+        for (int s = 0; s < S; s++) {
+            const float *x = st + s * (hd + 2);
+            if (x[1] > 0.f) o += x[2 + d] * expf(x[0] - M);
+        }
         out[d] = L > 0.f ? o / L : 0.f;
     }
 }
 
-/* Generation has few (token, head) blocks: more warps per block then split
- * the cells finer, so the whole GPU works on a long context. */
+/* Generation has few (token, head) blocks: more warps per block and
+ * LL_CUDA_ATTN_SPLITS splits of the cells, so the whole GPU works on a long context. */
 template <int NW>
-static void attention_nw(const ll_cuda_attn *a, cudaStream_t st) {
-    const dim3 grid((unsigned)a->T, (unsigned)a->H), block(32, NW);
+static void attention_nw(const ll_cuda_attn *a, int S, cudaStream_t st) {
+    const dim3 grid((unsigned)a->T, (unsigned)a->H, (unsigned)S), block(32, NW);
     const size_t smem = sizeof(float) * ((size_t)a->hd * (1 + NW) + 2 * NW);
     if (a->hd <= 64)
         k_attention<NW, 2><<<grid, block, smem, st>>>(*a);
@@ -292,8 +342,10 @@ static void attention_nw(const ll_cuda_attn *a, cudaStream_t st) {
 }
 
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
-    if (a->T * a->H < 1024)
-        attention_nw<16>(a, st);
-    else
-        attention_nw<4>(a, st);
+    if (a->T <= LL_CUDA_MATVEC_MAX && a->part) {
+        attention_nw<16>(a, LL_CUDA_ATTN_SPLITS, st);
+        k_attn_combine<<<dim3((unsigned)a->T, (unsigned)a->H), 128, 0, st>>>(*a, LL_CUDA_ATTN_SPLITS);
+    } else {
+        attention_nw<4>(a, 1, st);
+    }
 }

@@ -15,6 +15,8 @@ typedef struct ll_dweight {
 
 /* The most rows the matrix-vector kernel takes; more go through cuBLAS. */
 #define LL_CUDA_MATVEC_MAX 8
+/* Splits of the cells in attention for up to LL_CUDA_MATVEC_MAX tokens. */
+#define LL_CUDA_ATTN_SPLITS 16
 
 /* y (T, N) (+)= x (T, K) . W^T (+ bias), T <= LL_CUDA_MATVEC_MAX. */
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
@@ -42,6 +44,7 @@ typedef struct ll_cuda_attn {
     const int32_t *cell_pos;
     const unsigned long long *cell_seqs;
     const int32_t *n_cells; /* device memory: cells in use, so a captured graph serves every step */
+    float *part; /* (LL_CUDA_MATVEC_MAX, H, LL_CUDA_ATTN_SPLITS, hd + 2) split states, or NULL */
 } ll_cuda_attn;
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st);
 
