@@ -52,6 +52,8 @@ static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, 
     /* step metadata: a mask and a position per cell, four ints per batch row */
     const uint64_t cells = (uint64_t)n_ctx;
     big += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
+    /* quantized activations of generation steps: LL_CUDA_Q8_BYTES(8, max_k) */
+    big += ((8 * max_k + 255) & ~(uint64_t)255) + 8 * (max_k / 32) * f;
     /* split attention states: LL_CUDA_MATVEC_MAX (8) tokens x heads x
      * LL_CUDA_ATTN_SPLITS (16) x (head_dim + 2) floats (cuda/kernels.h) */
     big += 8 * (uint64_t)hp->n_head * 16 * ((uint64_t)hp->head_dim + 2) * f;

@@ -125,12 +125,14 @@ describe("cuda kernels", function()
           local yq = assert(core.cuda_matmul_test(r.type, wq, N, K, x, T))
           local yf = assert(core.cuda_matmul_test("F32", wf, N, K, x, T))
           local err = max_abs(yq, yf, T * N) / math.max(max_mag(yf, T * N), 1e-6)
-          -- matrix-vector: FP32 on identical values; cuBLAS: FP16 operands
-          local tol = T <= 8 and 1e-5 or 5e-3
+          -- matrix-vector: FP32 on identical values, except for the types
+          -- dotted on 8-bit activations (matvec_q8.cu); cuBLAS: FP16 operands
+          local q8 = r.type == "Q8_0" or r.type == "Q4_K" or r.type == "Q6_K"
+          local tol = T <= 8 and (q8 and 1e-2 or 1e-5) or 5e-3
           assert(err <= tol, string.format("%s T=%d: relative error %.3g > %.1g", r.type, T, err, tol))
           n_checked = n_checked + 1
         end
-        if string.unpack and r.type ~= "F16" then
+        if string.unpack and r.type ~= "F16" and r.type ~= "Q8_0" and r.type ~= "Q4_K" and r.type ~= "Q6_K" then
           -- one row on the host, from the reference values: the F32 path itself
           local row = {}
           for k = 1, K do row[k] = string.unpack("<f", wf, 4 * (k - 1) + 1) end

@@ -33,6 +33,7 @@ typedef struct cuda_backend {
     /* scratch, sized for n_batch rows */
     float *x, *xn, *q, *k, *v, *att, *gate, *up, *logits;
     float *att_part; /* split attention states for generation steps */
+    void *q8;        /* quantized activations of generation steps (NULL: float kernels only) */
     int logit_rows;
     __half *x16;     /* (n_batch, max K) activations for cuBLAS */
     __half *w16;     /* (max N*K) a dequantized weight for cuBLAS; allocated on first use */
@@ -56,7 +57,7 @@ static void cuda_free(ll_backend *b) {
     if (cb->blas) cb->api.destroy(cb->blas);
     ll_cublas_close(&cb->api);
     void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
-                   cb->logits, cb->att_part, cb->x16, cb->w16, cb->meta};
+                   cb->logits, cb->att_part, cb->q8, cb->x16, cb->w16, cb->meta};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i]) cudaFree(dev[i]);
     if (cb->hmeta) cudaFreeHost(cb->hmeta);
@@ -72,7 +73,10 @@ static void cuda_free(ll_backend *b) {
 static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, float *y, const float *bias,
                   bool accumulate, ll_error *e) {
     if (T <= LL_CUDA_MATVEC_MAX) {
-        ll_cuda_matvec(w, x, T, y, bias, accumulate, cb->st);
+        if (cb->q8 && ll_cuda_matvec_q8_ok(w))
+            ll_cuda_matvec_q8(w, x, T, y, bias, accumulate, cb->q8, cb->st);
+        else
+            ll_cuda_matvec(w, x, T, y, bias, accumulate, cb->st);
         return 0;
     }
     if (w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32 && !cb->w16) {
@@ -367,6 +371,7 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
         dev_alloc(cb, (void **)&cb->v, nb * kvd * f, e) || dev_alloc(cb, (void **)&cb->att, nb * qd * f, e) ||
         dev_alloc(cb, (void **)&cb->gate, nb * F * f, e) || dev_alloc(cb, (void **)&cb->up, nb * F * f, e) ||
         dev_alloc(cb, (void **)&cb->x16, nb * max_k * sizeof(__half), e) ||
+        dev_alloc(cb, (void **)&cb->q8, LL_CUDA_Q8_BYTES(LL_CUDA_MATVEC_MAX, max_k), e) ||
         dev_alloc(cb, (void **)&cb->att_part,
                   (size_t)LL_CUDA_MATVEC_MAX * hp->n_head * LL_CUDA_ATTN_SPLITS * (hp->head_dim + 2) * f, e) ||
         (output && dev_alloc(cb, (void **)&cb->logits, (size_t)cb->logit_rows * hp->n_vocab * f, e)))
@@ -378,6 +383,13 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     /* LUALLM_CUDA_GRAPHS=0 launches every kernel directly (for measuring what graphs save) */
     const char *gv = getenv("LUALLM_CUDA_GRAPHS");
     cb->use_graphs = !(gv && strcmp(gv, "0") == 0);
+    /* LUALLM_CUDA_Q8=0 keeps generation on the float kernels (for comparison) */
+    const char *qv = getenv("LUALLM_CUDA_Q8");
+    if (qv && strcmp(qv, "0") == 0) {
+        cudaFree(cb->q8);
+        cb->bytes -= LL_CUDA_Q8_BYTES(LL_CUDA_MATVEC_MAX, max_k);
+        cb->q8 = NULL;
+    }
     return 0;
 }
 
@@ -418,6 +430,7 @@ extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, in
     if ((err = cudaSetDevice(0)) || (err = cudaStreamCreate(&cb.st)) || (err = cudaMalloc((void **)&dw, wb)) ||
         (err = cudaMalloc((void **)&dx, xb)) || (err = cudaMalloc((void **)&dy, yb)) ||
         (err = cudaMalloc((void **)&cb.x16, (size_t)T * K * sizeof(__half))) ||
+        (err = cudaMalloc(&cb.q8, LL_CUDA_Q8_BYTES(T, K))) ||
         (err = cudaMemcpy(dw, w, wb, cudaMemcpyHostToDevice)) || (err = cudaMemcpy(dx, x, xb, cudaMemcpyHostToDevice))) {
         ll_err(e, "cuda: %s", cudaGetErrorString(err));
         goto done;
@@ -446,5 +459,6 @@ done:
     cudaFree(dy);
     cudaFree(cb.x16);
     cudaFree(cb.w16);
+    cudaFree(cb.q8);
     return rc;
 }

@@ -21,6 +21,14 @@ typedef struct ll_dweight {
 /* y (T, N) (+)= x (T, K) . W^T (+ bias), T <= LL_CUDA_MATVEC_MAX. */
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
                     cudaStream_t st);
+/* The same on 8-bit activations and integer dots (matvec_q8.cu), for the
+ * types ll_cuda_matvec_q8_ok accepts. q8: device scratch of
+ * LL_CUDA_Q8_BYTES(T, K) bytes for the quantized activations. */
+#define LL_CUDA_Q8_XQ_BYTES(T, K) ((((size_t)(T) * (K)) + 255) & ~(size_t)255)
+#define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((K) / 32) * sizeof(float))
+bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
+void ll_cuda_matvec_q8(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
+                       void *q8, cudaStream_t st);
 /* W (N, K) -> out (N, K) FP16. */
 void ll_cuda_dequant_f16(const ll_dweight *w, __half *out, cudaStream_t st);
 void ll_cuda_f32_to_f16(const float *x, __half *y, int64_t n, cudaStream_t st);

@@ -1,0 +1,122 @@
+// Times the CUDA backend's kernels one by one on the shapes of one 7B layer
+// (DeepSeek-R1-Distill-Qwen-7B: D 3584, F 18944, 28 heads, 4 KV heads, hd 128),
+// for a generation step (T = 1): microseconds per call and the weight bytes
+// per second they reach. Built and run on the device machine:
+//   nvcc -O2 -std=c++17 -Icsrc -arch=sm_90 bench/cuda_kernels.cu build/lua5.4/csrc/cuda/kernels.o \
+//        build/lua5.4/csrc/cuda/matvec_q8.o -o /tmp/ck && /tmp/ck
+// Weight bytes are random (timing does not depend on values).
+#include "cuda/kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void fill(void *d, size_t n) {
+    unsigned char *h = (unsigned char *)malloc(n);
+    unsigned s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1103515245u + 12345u;
+        h[i] = (unsigned char)(s >> 16);
+    }
+    // keep F16 scales finite-ish: clear the top exponent bits of every 2nd byte
+    for (size_t i = 1; i < n; i += 2) h[i] &= 0x3b;
+    cudaMemcpy(d, h, n, cudaMemcpyHostToDevice);
+    free(h);
+}
+
+template <typename F> static float time_us(F f, int reps) {
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    for (int i = 0; i < 3; i++) f();
+    cudaEventRecord(a);
+    for (int i = 0; i < reps; i++) f();
+    cudaEventRecord(b);
+    cudaEventSynchronize(b);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    return ms * 1000.f / reps;
+}
+
+struct shape { const char *name; int type; int N, K; size_t blk_bytes; int blk; };
+
+int main() {
+    const shape shapes[] = {
+        {"q/o  Q4_K 3584x3584", LL_TYPE_Q4_K, 3584, 3584, 144, 256},
+        {"k/v  Q4_K  512x3584", LL_TYPE_Q4_K, 512, 3584, 144, 256},
+        {"gate Q4_K 18944x3584", LL_TYPE_Q4_K, 18944, 3584, 144, 256},
+        {"down Q4_K 3584x18944", LL_TYPE_Q4_K, 3584, 18944, 144, 256},
+        {"down Q6_K 3584x18944", LL_TYPE_Q6_K, 3584, 18944, 210, 256},
+        {"out  Q6_K 152064x3584", LL_TYPE_Q6_K, 152064, 3584, 210, 256},
+        {"gate Q8_0 18944x3584", LL_TYPE_Q8_0, 18944, 3584, 34, 32},
+        {"gate F16 18944x3584", LL_TYPE_F16, 18944, 3584, 2, 1},
+    };
+    float *x, *y;
+    cudaMalloc(&x, 8 * 18944 * sizeof(float));
+    cudaMalloc(&y, 8 * 152064 * sizeof(float));
+    fill(x, 8 * 18944 * sizeof(float));
+    void *q8;
+    cudaMalloc(&q8, LL_CUDA_Q8_BYTES(8, 18944));
+    cudaStream_t st;
+    cudaStreamCreate(&st);
+    printf("%-24s %4s %10s %10s  kernel\n", "matvec", "T", "us", "GB/s");
+    for (const shape &s : shapes) {
+        const size_t row_bytes = (size_t)s.K / s.blk * s.blk_bytes, bytes = row_bytes * s.N;
+        uint8_t *w;
+        cudaMalloc(&w, bytes);
+        fill(w, bytes);
+        ll_dweight dw = {w, s.type, s.K, s.N, row_bytes};
+        for (int T : {1, 4}) {
+            float us = time_us([&] { ll_cuda_matvec(&dw, x, T, y, NULL, false, st); }, 50);
+            printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
+            if (ll_cuda_matvec_q8_ok(&dw)) {
+                us = time_us([&] { ll_cuda_matvec_q8(&dw, x, T, y, NULL, false, q8, st); }, 50);
+                printf("%-24s %4d %10.1f %10.0f  q8\n", s.name, T, us, bytes / us / 1e3);
+            }
+        }
+        cudaFree(w);
+    }
+    // the small kernels of a layer, T = 1
+    const int D = 3584, F = 18944, H = 28, Hkv = 4, hd = 128, n_ctx = 4096;
+    float *g, *q, *k, *v, *o, *part;
+    __half *kc, *vc;
+    int32_t *meta;
+    unsigned long long *seqs;
+    cudaMalloc(&g, F * sizeof(float));
+    cudaMalloc(&q, H * hd * sizeof(float));
+    cudaMalloc(&k, Hkv * hd * sizeof(float));
+    cudaMalloc(&v, Hkv * hd * sizeof(float));
+    cudaMalloc(&o, H * hd * sizeof(float));
+    cudaMalloc(&part, 8 * H * LL_CUDA_ATTN_SPLITS * (hd + 2) * sizeof(float));
+    cudaMalloc(&kc, (size_t)n_ctx * Hkv * hd * 2);
+    cudaMalloc(&vc, (size_t)n_ctx * Hkv * hd * 2);
+    cudaMalloc(&meta, (n_ctx + 8) * sizeof(int32_t));
+    cudaMalloc(&seqs, n_ctx * sizeof(unsigned long long));
+    cudaMemset(kc, 0, (size_t)n_ctx * Hkv * hd * 2);
+    cudaMemset(vc, 0, (size_t)n_ctx * Hkv * hd * 2);
+    int32_t *hm = (int32_t *)malloc((n_ctx + 8) * sizeof(int32_t));
+    unsigned long long *hs = (unsigned long long *)malloc(n_ctx * sizeof(unsigned long long));
+    for (int i = 0; i < n_ctx; i++) { hm[i] = i; hs[i] = 1; }
+    fill(g, F * sizeof(float));
+    printf("\n%-40s %10s\n", "op (T = 1)", "us");
+    printf("%-40s %10.1f\n", "rmsnorm D", time_us([&] { ll_cuda_rmsnorm(x, g, y, 1, D, 1e-6f, st); }, 200));
+    printf("%-40s %10.1f\n", "rope q", time_us([&] { ll_cuda_rope(q, 1, H, hd, hd, true, 10000.f, NULL, meta, st); }, 200));
+    printf("%-40s %10.1f\n", "swiglu F", time_us([&] { ll_cuda_swiglu(g, x, F, st); }, 200));
+    printf("%-40s %10.1f\n", "kv_store", time_us([&] { ll_cuda_kv_store(k, v, kc, vc, meta, 1, Hkv * hd, st); }, 200));
+    for (int cells : {128, 640, 4096}) {
+        hm[n_ctx] = cells;  // n_cells
+        hm[n_ctx + 1] = cells - 1;  // token position
+        hm[n_ctx + 2] = 0;  // token sequence
+        cudaMemcpy(meta, hm, (n_ctx + 8) * sizeof(int32_t), cudaMemcpyHostToDevice);
+        cudaMemcpy(seqs, hs, n_ctx * sizeof(unsigned long long), cudaMemcpyHostToDevice);
+        ll_cuda_attn a = {q, o, kc, vc, 1, H, Hkv, hd, meta + n_ctx + 1, meta + n_ctx + 2, meta, seqs, meta + n_ctx, part};
+        char name[64];
+        snprintf(name, sizeof name, "attention, %d cells (split)", cells);
+        printf("%-40s %10.1f\n", name, time_us([&] { ll_cuda_attention(&a, st); }, 100));
+        a.part = NULL;
+        snprintf(name, sizeof name, "attention, %d cells (one block per head)", cells);
+        printf("%-40s %10.1f\n", name, time_us([&] { ll_cuda_attention(&a, st); }, 100));
+    }
+    cudaError_t err = cudaDeviceSynchronize();
+    printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
+    return 0;
+}
