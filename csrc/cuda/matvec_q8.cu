@@ -25,9 +25,9 @@ __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, 
  * 210 bytes long): aligned words, realigned with funnel shifts. */
 static __device__ __forceinline__ void load32_a2(const uint8_t *p, uint32_t w[8]) {
     const uint32_t *a = reinterpret_cast<const uint32_t *>(reinterpret_cast<uintptr_t>(p) & ~(uintptr_t)3);
-    if ((reinterpret_cast<uintptr_t>(p) & 3) == 0) {
-        const uint4 u = *reinterpret_cast<const uint4 *>(a), v = *reinterpret_cast<const uint4 *>(a + 4);
-        w[0] = u.x; w[1] = u.y; w[2] = u.z; w[3] = u.w; w[4] = v.x; w[5] = v.y; w[6] = v.z; w[7] = v.w;
+    if ((reinterpret_cast<uintptr_t>(p) & 3) == 0) { /* 4-aligned only: no wider loads */
+#pragma unroll
+        for (int i = 0; i < 8; i++) w[i] = a[i];
         return;
     }
     uint32_t r[9];
