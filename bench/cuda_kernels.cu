@@ -64,12 +64,13 @@ int main() {
         uint8_t *w;
         cudaMalloc(&w, bytes);
         fill(w, bytes);
+        ll_cuda_quant_q8(x, 4, s.K, q8, st);
         ll_dweight dw = {w, s.type, s.K, s.N, row_bytes};
         for (int T : {1, 4}) {
             float us = time_us([&] { ll_cuda_matvec(&dw, x, T, y, NULL, false, st); }, 50);
             printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
             if (ll_cuda_matvec_q8_ok(&dw)) {
-                us = time_us([&] { ll_cuda_matvec_q8(&dw, x, T, y, NULL, false, q8, st); }, 50);
+                us = time_us([&] { ll_cuda_matvec_q8(&dw, q8, T, y, NULL, false, st); }, 50);
                 printf("%-24s %4d %10.1f %10.0f  q8\n", s.name, T, us, bytes / us / 1e3);
             }
         }
@@ -101,6 +102,9 @@ int main() {
     printf("%-40s %10.1f\n", "rmsnorm D", time_us([&] { ll_cuda_rmsnorm(x, g, y, 1, D, 1e-6f, st); }, 200));
     printf("%-40s %10.1f\n", "rope q", time_us([&] { ll_cuda_rope(q, 1, H, hd, hd, true, 10000.f, NULL, meta, st); }, 200));
     printf("%-40s %10.1f\n", "swiglu F", time_us([&] { ll_cuda_swiglu(g, x, F, st); }, 200));
+    ll_cuda_quant_q8(x, 1, 18944, q8, st);
+    printf("%-40s %10.1f\n", "quantize activations (18944)", time_us([&] { ll_cuda_quant_q8(x, 1, 18944, q8, st); }, 200));
+    printf("%-40s %10.1f\n", "rope q, k + kv store (fused)", time_us([&] { ll_cuda_rope_kv(q, k, v, kc, vc, meta, meta, 1, H, Hkv, hd, true, 10000.f, NULL, st); }, 200));
     printf("%-40s %10.1f\n", "kv_store", time_us([&] { ll_cuda_kv_store(k, v, kc, vc, meta, 1, Hkv * hd, st); }, 200));
     for (int cells : {128, 640, 4096}) {
         hm[n_ctx] = cells;  // n_cells

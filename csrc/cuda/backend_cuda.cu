@@ -73,10 +73,12 @@ static void cuda_free(ll_backend *b) {
 static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, float *y, const float *bias,
                   bool accumulate, ll_error *e) {
     if (T <= LL_CUDA_MATVEC_MAX) {
-        if (cb->q8 && ll_cuda_matvec_q8_ok(w))
-            ll_cuda_matvec_q8(w, x, T, y, bias, accumulate, cb->q8, cb->st);
-        else
+        if (cb->q8 && ll_cuda_matvec_q8_ok(w)) {
+            ll_cuda_quant_q8(x, T, w->ne0, cb->q8, cb->st);
+            ll_cuda_matvec_q8(w, cb->q8, T, y, bias, accumulate, cb->st);
+        } else {
             ll_cuda_matvec(w, x, T, y, bias, accumulate, cb->st);
+        }
         return 0;
     }
     if (w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32 && !cb->w16) {
@@ -85,6 +87,28 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
     }
     if (ll_cuda_gemm(&cb->api, cb->blas, w, x, T, y, accumulate, cb->w16, cb->x16, cb->st, e)) return -1;
     if (bias) ll_cuda_add_bias(y, bias, T, w->ne1, cb->st);
+    return 0;
+}
+
+/* Products sharing the input x (q/k/v, gate/up): for a generation step the
+ * activations are quantized once for all the weights that take 8-bit dots. */
+static int matmul_shared(cuda_backend *cb, int n, const ll_dweight *const *w, const float *x, int T, float *const *y,
+                         const float *const *bias, ll_error *e) {
+    bool q8 = false;
+    if (T <= LL_CUDA_MATVEC_MAX && cb->q8)
+        for (int i = 0; i < n; i++) q8 |= ll_cuda_matvec_q8_ok(w[i]);
+    if (!q8) {
+        for (int i = 0; i < n; i++)
+            if (matmul(cb, w[i], x, T, y[i], bias[i], false, e)) return -1;
+        return 0;
+    }
+    ll_cuda_quant_q8(x, T, w[0]->ne0, cb->q8, cb->st);
+    for (int i = 0; i < n; i++) {
+        if (ll_cuda_matvec_q8_ok(w[i]))
+            ll_cuda_matvec_q8(w[i], cb->q8, T, y[i], bias[i], false, cb->st);
+        else
+            ll_cuda_matvec(w[i], x, T, y[i], bias[i], false, cb->st);
+    }
     return 0;
 }
 
@@ -126,20 +150,33 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
     for (int il = l0; il < l1; il++) {
         dlayer *L = &cb->L[il - cb->base.l0];
         ll_cuda_rmsnorm(cb->x, L->attn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
-        if (matmul(cb, &L->wq, cb->xn, T, cb->q, L->bq, false, e)) return -1;
-        if (matmul(cb, &L->wk, cb->xn, T, cb->k, L->bk, false, e)) return -1;
-        if (matmul(cb, &L->wv, cb->xn, T, cb->v, L->bv, false, e)) return -1;
-        ll_cuda_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
-        ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
-        ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
+        const ll_dweight *wqkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *const yqkv[3] = {cb->q, cb->k, cb->v};
+        const float *const bqkv[3] = {L->bq, L->bk, L->bv};
+        if (matmul_shared(cb, 3, wqkv, cb->xn, T, yqkv, bqkv, e)) return -1;
+        if (hp->rope_dim == hd) {
+            ll_cuda_rope_kv(cb->q, cb->k, cb->v, L->k, L->v, tok_cell, tok_pos, T, H, Hkv, hd, hp->rope_neox,
+                            hp->rope_base, cb->rope_ff, cb->st);
+        } else {
+            ll_cuda_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
+            ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
+            ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
+        }
         ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells, cb->att_part};
         ll_cuda_attention(&aa, cb->st);
         if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
         ll_cuda_rmsnorm(cb->x, L->ffn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
-        if (matmul(cb, &L->gate, cb->xn, T, cb->gate, NULL, false, e)) return -1;
-        if (matmul(cb, &L->up, cb->xn, T, cb->up, NULL, false, e)) return -1;
-        ll_cuda_swiglu(cb->gate, cb->up, (int64_t)T * F, cb->st);
-        if (matmul(cb, &L->down, cb->gate, T, cb->x, NULL, true, e)) return -1;
+        const ll_dweight *wgu[2] = {&L->gate, &L->up};
+        float *const ygu[2] = {cb->gate, cb->up};
+        const float *const bgu[2] = {NULL, NULL};
+        if (matmul_shared(cb, 2, wgu, cb->xn, T, ygu, bgu, e)) return -1;
+        if (T <= LL_CUDA_MATVEC_MAX && cb->q8 && ll_cuda_matvec_q8_ok(&L->down) && F % 32 == 0) {
+            ll_cuda_swiglu_quant_q8(cb->gate, cb->up, T, F, cb->q8, cb->st);
+            ll_cuda_matvec_q8(&L->down, cb->q8, T, cb->x, NULL, true, cb->st);
+        } else {
+            ll_cuda_swiglu(cb->gate, cb->up, (int64_t)T * F, cb->st);
+            if (matmul(cb, &L->down, cb->gate, T, cb->x, NULL, true, e)) return -1;
+        }
     }
     return 0;
 }

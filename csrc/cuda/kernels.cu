@@ -157,7 +157,8 @@ __global__ void k_rmsnorm(const float *__restrict__ x, const float *__restrict__
 }
 
 void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, float eps, cudaStream_t st) {
-    k_rmsnorm<<<T, 256, 0, st>>>(x, g, y, D, eps);
+    /* a generation step has a row or a few: wide blocks shorten each */
+    k_rmsnorm<<<T, T <= LL_CUDA_MATVEC_MAX ? 1024 : 256, 0, st>>>(x, g, y, D, eps);
 }
 
 /* Angles in double, as the CPU reference computes them: positions reach 1e5
@@ -186,6 +187,52 @@ void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox,
                   const float *freq_factors, const int32_t *pos, cudaStream_t st) {
     const int64_t n = (int64_t)T * n_heads * (rope_dim / 2);
     k_rope<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(x, T, n_heads, hd, rope_dim, neox, base, freq_factors, pos);
+}
+
+/* rope of q and k and the cache store of k and v, one thread per rotated
+ * pair (q heads, then k heads) or per v value. */
+__global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
+                          const int32_t *pos, int T, int H, int Hkv, int hd, int neox, float base, const float *ff) {
+    const int half = hd / 2, kv_dim = Hkv * hd;
+    const int64_t nq = (int64_t)T * H * half, nk = (int64_t)T * Hkv * half, nv = (int64_t)T * kv_dim;
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= nq + nk) {
+        i -= nq + nk;
+        if (i >= nv) return;
+        const int t = (int)(i / kv_dim), j = (int)(i % kv_dim);
+        vc[(size_t)cell[t] * kv_dim + j] = __float2half_rn(v[i]);
+        return;
+    }
+    const bool is_q = i < nq;
+    if (!is_q) i -= nq;
+    const int nh = is_q ? H : Hkv;
+    const int kk = (int)(i % half);
+    const int64_t th = i / half; /* t * nh + h */
+    const int t = (int)(th / nh);
+    double inv = pow((double)base, -2.0 * kk / hd);
+    if (ff) inv /= ff[kk];
+    double sn, cs;
+    sincos((double)pos[t] * inv, &sn, &cs);
+    const int i0 = neox ? kk : 2 * kk, i1 = neox ? kk + half : 2 * kk + 1;
+    const float *src = (is_q ? q : k) + th * hd;
+    const float a = src[i0], b = src[i1];
+    const float r0 = a * (float)cs - b * (float)sn, r1 = a * (float)sn + b * (float)cs;
+    if (is_q) {
+        q[th * hd + i0] = r0;
+        q[th * hd + i1] = r1;
+    } else {
+        __half *dst = kc + (size_t)cell[t] * kv_dim + (th % nh) * hd;
+        dst[i0] = __float2half_rn(r0);
+        dst[i1] = __float2half_rn(r1);
+    }
+}
+
+void ll_cuda_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
+                     const int32_t *pos, int T, int H, int Hkv, int hd, bool neox, float base,
+                     const float *freq_factors, cudaStream_t st) {
+    const int64_t n = (int64_t)T * (H + Hkv) * (hd / 2) + (int64_t)T * Hkv * hd;
+    k_rope_kv<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(q, k, v, kc, vc, cell, pos, T, H, Hkv, hd, neox, base,
+                                                           freq_factors);
 }
 
 __global__ void k_swiglu(float *g, const float *u, int64_t n) {

@@ -22,13 +22,17 @@ typedef struct ll_dweight {
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
                     cudaStream_t st);
 /* The same on 8-bit activations and integer dots (matvec_q8.cu), for the
- * types ll_cuda_matvec_q8_ok accepts. q8: device scratch of
- * LL_CUDA_Q8_BYTES(T, K) bytes for the quantized activations. */
+ * types ll_cuda_matvec_q8_ok accepts: ll_cuda_quant_q8 quantizes x (T, K)
+ * into q8 (LL_CUDA_Q8_BYTES(T, K) bytes of device scratch) once for all the
+ * products that share x. */
 #define LL_CUDA_Q8_XQ_BYTES(T, K) ((((size_t)(T) * (K)) + 255) & ~(size_t)255)
 #define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((K) / 32) * sizeof(float))
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
-void ll_cuda_matvec_q8(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
-                       void *q8, cudaStream_t st);
+void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
+/* silu(g) * u (T, F) quantized into q8 (the swiglu of a down projection). */
+void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st);
+void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,
+                       cudaStream_t st);
 /* W (N, K) -> out (N, K) FP16. */
 void ll_cuda_dequant_f16(const ll_dweight *w, __half *out, cudaStream_t st);
 void ll_cuda_f32_to_f16(const float *x, __half *y, int64_t n, cudaStream_t st);
@@ -39,6 +43,11 @@ void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox,
                   const float *freq_factors, const int32_t *pos, cudaStream_t st);
 /* g = silu(g) * u */
 void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st);
+/* Rotates q (T, H*hd) and k (T, Hkv*hd) and stores k and v into cache rows
+ * cell[t] (F16) in one kernel; needs rope_dim == hd. */
+void ll_cuda_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
+                     const int32_t *pos, int T, int H, int Hkv, int hd, bool neox, float base,
+                     const float *freq_factors, cudaStream_t st);
 /* Rows k, v (T, kv_dim) into cache rows cell[t] (F16). */
 void ll_cuda_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,
                       int kv_dim, cudaStream_t st);

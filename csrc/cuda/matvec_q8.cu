@@ -21,6 +21,19 @@ __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, 
     if (lane == 0) d[b] = dd;
 }
 
+/* silu(g) * u quantized, for a down projection (the product is not kept). */
+__global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__restrict__ u, int8_t *__restrict__ q,
+                                  float *__restrict__ d, int n_blocks) {
+    const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (b >= n_blocks) return;
+    const size_t i = (size_t)b * 32 + lane;
+    const float gv = g[i], v = gv / (1.0f + expf(-gv)) * u[i];
+    const float amax = ll_warp_max(fabsf(v));
+    const float dd = amax / 127.f;
+    q[i] = (int8_t)(dd > 0.f ? __float2int_rn(v / dd) : 0);
+    if (lane == 0) d[b] = dd;
+}
+
 /* 32 bytes from a 2-byte aligned address (Q8_0 and Q6_K blocks are 34 and
  * 210 bytes long): aligned words, realigned with funnel shifts. */
 static __device__ __forceinline__ void load32_a2(const uint8_t *p, uint32_t w[8]) {
@@ -97,32 +110,47 @@ static __device__ __forceinline__ float unit_dot(const uint8_t *__restrict__ w, 
 
 #define MVQ_WARPS 4
 
-template <int TYPE, int TMAX>
+/* A warp per ROWS rows (two for single-token steps: the activation loads of
+ * a unit serve both rows, and two rows' loads are in flight at once). */
+template <int TYPE, int TMAX, int ROWS>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const int8_t *__restrict__ xq,
             const float *__restrict__ xd, int T, float *__restrict__ y, const float *__restrict__ bias, int accumulate) {
-    const int row = blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
-    if (row >= N) return;
-    const uint8_t *w = W + (size_t)row * row_bytes;
+    const int row0 = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * ROWS, lane = threadIdx.x & 31;
+    if (row0 >= N) return;
+    const int nr = N - row0 < ROWS ? N - row0 : ROWS;
     const int nu = K / 32;
-    float acc[TMAX];
+    float acc[ROWS][TMAX];
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    for (int r = 0; r < ROWS; r++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
+#pragma unroll 2
     for (int u = lane; u < nu; u += 32) {
 #pragma unroll
-        for (int t = 0; t < TMAX; t++) {
-            if (t >= T) break;
-            acc[t] += unit_dot<TYPE>(w, u, xq + (size_t)t * K, xd + (size_t)t * (K / 32));
+        for (int r = 0; r < ROWS; r++) {
+            if (r >= nr) break;
+            const uint8_t *w = W + (size_t)(row0 + r) * row_bytes;
+#pragma unroll
+            for (int t = 0; t < TMAX; t++) {
+                if (t >= T) break;
+                acc[r][t] += unit_dot<TYPE>(w, u, xq + (size_t)t * K, xd + (size_t)t * (K / 32));
+            }
         }
     }
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) {
-        if (t >= T) break;
-        const float s = ll_warp_sum(acc[t]);
-        if (lane == 0) {
-            const float v = s + (bias ? bias[row] : 0.f);
-            float *o = y + (size_t)t * N + row;
-            *o = accumulate ? *o + v : v;
+    for (int r = 0; r < ROWS; r++) {
+        if (r >= nr) break;
+        const int row = row0 + r;
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            if (t >= T) break;
+            const float s = ll_warp_sum(acc[r][t]);
+            if (lane == 0) {
+                const float v = s + (bias ? bias[row] : 0.f);
+                float *o = y + (size_t)t * N + row;
+                *o = accumulate ? *o + v : v;
+            }
         }
     }
 }
@@ -135,20 +163,32 @@ bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
     }
 }
 
-void ll_cuda_matvec_q8(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
-                       void *q8, cudaStream_t st) {
-    const int K = w->ne0, nb = T * K / 32;
-    int8_t *xq = (int8_t *)q8;
+void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st) {
+    const int nb = T * K / 32;
     float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
-    k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, xq, xd, nb);
-    const unsigned grid = (unsigned)((w->ne1 + MVQ_WARPS - 1) / MVQ_WARPS);
+    k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, (int8_t *)q8, xd, nb);
+}
+
+void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st) {
+    const int nb = T * F / 32;
+    float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, F));
+    k_swiglu_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(g, u, (int8_t *)q8, xd, nb);
+}
+
+void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,
+                       cudaStream_t st) {
+    const int K = w->ne0;
+    const int8_t *xq = (const int8_t *)q8;
+    const float *xd = (const float *)((const uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
+    const unsigned g1 = (unsigned)((w->ne1 + 2 * MVQ_WARPS - 1) / (2 * MVQ_WARPS));
+    const unsigned g8 = (unsigned)((w->ne1 + MVQ_WARPS - 1) / MVQ_WARPS);
 #define LAUNCH(TY)                                                                                             \
     if (T == 1)                                                                                                \
-        k_matvec_q8<TY, 1><<<grid, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
-                                                           accumulate);                                        \
+        k_matvec_q8<TY, 1, 2><<<g1, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
+                                                            accumulate);                                       \
     else                                                                                                       \
-        k_matvec_q8<TY, LL_CUDA_MATVEC_MAX><<<grid, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, \
-                                                                            xd, T, y, bias, accumulate);
+        k_matvec_q8<TY, LL_CUDA_MATVEC_MAX, 1><<<g8, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, \
+                                                                             xd, T, y, bias, accumulate);
     switch (w->type) {
     case LL_TYPE_Q8_0: LAUNCH(LL_TYPE_Q8_0) break;
     case LL_TYPE_Q4_K: LAUNCH(LL_TYPE_Q4_K) break;
