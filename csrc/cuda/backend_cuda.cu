@@ -90,6 +90,19 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
     return 0;
 }
 
+/* Whether every product of a group takes 8-bit dots (then the group's input
+ * can be normed and quantized in one kernel, never kept in float). */
+static bool all_q8(const cuda_backend *cb, int n, const ll_dweight *const *w, int T) {
+    if (T > LL_CUDA_MATVEC_MAX || !cb->q8 || w[0]->ne0 % 32) return false;
+    for (int i = 0; i < n; i++)
+        if (!ll_cuda_matvec_q8_ok(w[i])) return false;
+    return true;
+}
+
+/* rmsnorm(x) * g, then the products of a group sharing it. */
+static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight *const *w, int T, float *const *y,
+                       const float *const *bias, float eps, ll_error *e);
+
 /* Products sharing the input x (q/k/v, gate/up): for a generation step the
  * activations are quantized once for all the weights that take 8-bit dots. */
 static int matmul_shared(cuda_backend *cb, int n, const ll_dweight *const *w, const float *x, int T, float *const *y,
@@ -110,6 +123,18 @@ static int matmul_shared(cuda_backend *cb, int n, const ll_dweight *const *w, co
             ll_cuda_matvec(w[i], x, T, y[i], bias[i], false, cb->st);
     }
     return 0;
+}
+
+static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight *const *w, int T, float *const *y,
+                       const float *const *bias, float eps, ll_error *e) {
+    const int D = w[0]->ne0;
+    if (all_q8(cb, n, w, T)) {
+        ll_cuda_rmsnorm_quant_q8(cb->x, g, T, D, eps, cb->q8, cb->st);
+        for (int i = 0; i < n; i++) ll_cuda_matvec_q8(w[i], cb->q8, T, y[i], bias[i], false, cb->st);
+        return 0;
+    }
+    ll_cuda_rmsnorm(cb->x, g, cb->xn, T, D, eps, cb->st);
+    return matmul_shared(cb, n, w, cb->xn, T, y, bias, e);
 }
 
 static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
@@ -141,7 +166,7 @@ static void meta_layout(cuda_backend *cb, int n_ctx, int n_batch) {
 static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1, ll_error *e) {
     const ll_model *m = c->m;
     const ll_hparams *hp = &m->hp;
-    const int D = hp->n_embd, H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
+    const int H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
     const int kv_dim = Hkv * hd, nb = c->p.n_batch;
     const unsigned long long *cell_seqs = (const unsigned long long *)cb->meta;
     const int32_t *cell_pos = (const int32_t *)(cb->meta + cb->off_cpos);
@@ -149,11 +174,10 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
     const int32_t *tok_pos = n_cells + 4, *tok_seq = tok_pos + nb, *tok_cell = tok_seq + nb;
     for (int il = l0; il < l1; il++) {
         dlayer *L = &cb->L[il - cb->base.l0];
-        ll_cuda_rmsnorm(cb->x, L->attn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
         const ll_dweight *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *const yqkv[3] = {cb->q, cb->k, cb->v};
         const float *const bqkv[3] = {L->bq, L->bk, L->bv};
-        if (matmul_shared(cb, 3, wqkv, cb->xn, T, yqkv, bqkv, e)) return -1;
+        if (norm_matmul(cb, L->attn_norm, 3, wqkv, T, yqkv, bqkv, hp->rms_eps, e)) return -1;
         if (hp->rope_dim == hd) {
             ll_cuda_rope_kv(cb->q, cb->k, cb->v, L->k, L->v, tok_cell, tok_pos, T, H, Hkv, hd, hp->rope_neox,
                             hp->rope_base, cb->rope_ff, cb->st);
@@ -165,11 +189,10 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
         ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells, cb->att_part};
         ll_cuda_attention(&aa, cb->st);
         if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
-        ll_cuda_rmsnorm(cb->x, L->ffn_norm, cb->xn, T, D, hp->rms_eps, cb->st);
         const ll_dweight *wgu[2] = {&L->gate, &L->up};
         float *const ygu[2] = {cb->gate, cb->up};
         const float *const bgu[2] = {NULL, NULL};
-        if (matmul_shared(cb, 2, wgu, cb->xn, T, ygu, bgu, e)) return -1;
+        if (norm_matmul(cb, L->ffn_norm, 2, wgu, T, ygu, bgu, hp->rms_eps, e)) return -1;
         if (T <= LL_CUDA_MATVEC_MAX && cb->q8 && ll_cuda_matvec_q8_ok(&L->down) && F % 32 == 0) {
             ll_cuda_swiglu_quant_q8(cb->gate, cb->up, T, F, cb->q8, cb->st);
             ll_cuda_matvec_q8(&L->down, cb->q8, T, cb->x, NULL, true, cb->st);

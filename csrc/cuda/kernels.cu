@@ -289,8 +289,16 @@ __global__ void __launch_bounds__(32 * NW) k_attention(ll_cuda_attn a) {
     float m = -INFINITY, l = 0.f, acc[ATT_DIMS];
 #pragma unroll
     for (int i = 0; i < ATT_DIMS; i++) acc[i] = 0.f;
-    const int n_cells = *a.n_cells, S = gridDim.z, chunk = (n_cells + S - 1) / S;
+    /* splits of at least 64 cells: a short context leaves the last splits
+     * empty, and they only record that (L = 0) */
+    const int n_cells = *a.n_cells, S = gridDim.z;
+    int chunk = (n_cells + S - 1) / S;
+    if (S > 1 && chunk < 64) chunk = 64;
     const int c0 = blockIdx.z * chunk, c1 = c0 + chunk < n_cells ? c0 + chunk : n_cells;
+    if (S > 1 && c0 >= n_cells) {
+        if (warp == 0 && lane == 0) a.part[(((size_t)t * a.H + h) * S + blockIdx.z) * (hd + 2) + 1] = 0.f;
+        return;
+    }
     for (int c = c0 + warp; c < c1; c += NW) {
         const int32_t cp = a.cell_pos[c];
         if (!(a.cell_seqs[c] & bit) || cp < 0 || cp > p) continue;

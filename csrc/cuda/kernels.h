@@ -29,6 +29,8 @@ void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const 
 #define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((K) / 32) * sizeof(float))
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
+/* rmsnorm(x) * g (T, D) quantized into q8, D % 32 == 0 (the normed rows are not kept). */
+void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st);
 /* silu(g) * u (T, F) quantized into q8 (the swiglu of a down projection). */
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st);
 void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,

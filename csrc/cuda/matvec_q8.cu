@@ -21,6 +21,36 @@ __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, 
     if (lane == 0) d[b] = dd;
 }
 
+/* rmsnorm(x) * g quantized, a block per row (the normed row is not kept). */
+__global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int D, float eps,
+                                   int8_t *__restrict__ q, float *__restrict__ d) {
+    const float *xr = x + (size_t)blockIdx.x * D;
+    __shared__ float part[32];
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = ll_warp_sum(ss);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    if (lane == 0) part[warp] = ss;
+    __syncthreads();
+    if (warp == 0) {
+        float v = lane < nw ? part[lane] : 0.f;
+        v = ll_warp_sum(v);
+        if (lane == 0) part[0] = v;
+    }
+    __syncthreads();
+    const float scale = rsqrtf(part[0] / D + eps);
+    /* each warp quantizes whole blocks of 32 */
+    for (int b = warp; b < D / 32; b += nw) {
+        const int i = b * 32 + lane;
+        const float v = xr[i] * scale * g[i];
+        const float amax = ll_warp_max(fabsf(v));
+        const float dd = amax / 127.f;
+        const size_t o = (size_t)blockIdx.x * D + i;
+        q[o] = (int8_t)(dd > 0.f ? __float2int_rn(v / dd) : 0);
+        if (lane == 0) d[(size_t)blockIdx.x * (D / 32) + b] = dd;
+    }
+}
+
 /* silu(g) * u quantized, for a down projection (the product is not kept). */
 __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__restrict__ u, int8_t *__restrict__ q,
                                   float *__restrict__ d, int n_blocks) {
@@ -169,6 +199,11 @@ void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st) {
     k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, (int8_t *)q8, xd, nb);
 }
 
+void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st) {
+    float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, D));
+    k_rmsnorm_quant_q8<<<T, 1024, 0, st>>>(x, g, D, eps, (int8_t *)q8, xd);
+}
+
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st) {
     const int nb = T * F / 32;
     float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, F));
@@ -182,9 +217,13 @@ void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, con
     const float *xd = (const float *)((const uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
     const unsigned g1 = (unsigned)((w->ne1 + 2 * MVQ_WARPS - 1) / (2 * MVQ_WARPS));
     const unsigned g8 = (unsigned)((w->ne1 + MVQ_WARPS - 1) / MVQ_WARPS);
+/* Q6_K's unpacking holds more registers: two rows per warp measured slower there */
 #define LAUNCH(TY)                                                                                             \
-    if (T == 1)                                                                                                \
+    if (T == 1 && TY != LL_TYPE_Q6_K)                                                                          \
         k_matvec_q8<TY, 1, 2><<<g1, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
+                                                            accumulate);                                       \
+    else if (T == 1)                                                                                           \
+        k_matvec_q8<TY, 1, 1><<<g8, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
                                                             accumulate);                                       \
     else                                                                                                       \
         k_matvec_q8<TY, LL_CUDA_MATVEC_MAX, 1><<<g8, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, \
