@@ -54,5 +54,6 @@ M.plan = require("luallm.plan").plan -- memory plan: luallm/plan.lua, docs/plan.
 M.perplexity = require("luallm.perplexity").perplexity
 M.quantize = function(...) return require("luallm.quantize").quantize(...) end
 M.eval = require("luallm.eval")
+M.mpi = require("luallm.mpi") -- optional MPI (luallm_mpi module): sharded `luallm eval`
 
 return M
