@@ -223,6 +223,39 @@ describe("mpirun -np 2 bin/luallm eval", function()
     for k, r in pairs(a) do assert.equal(r.text, recs[k].text, k) end
   end)
 
+  it("from Lua: eval_mpi.run over 2 ranks equals eval.run in one process", function()
+    local mp, pp = setup()
+    if not mp then return end
+    local script = tmp .. "/api.lua"
+    local f = assert(io.open(script, "wb"))
+    f:write(string.format([[
+local llm = require("luallm")
+local json = require("luallm.json")
+local probs = {}
+for line in io.lines(%q) do probs[#probs + 1] = json.decode(line) end
+local comm = assert(llm.mpi.init())
+local m = assert(llm.load(%q, { threads = 1 }))
+local o = { samples = 2, seed = 9, max_tokens = %d, parallel = 3, progress = false }
+local r = assert(require("luallm.eval_mpi").run(comm, m, probs, o))
+if comm.rank == 0 then
+  local s = assert(llm.eval.run(m, probs, o))
+  local same = s.pass1 == r.pass1 and s.cons == r.cons and s.pass_k == r.pass_k
+    and s.tokens_total == r.tokens_total and #s.records == #r.records
+  for i, it in ipairs(s.items) do
+    for j = 1, 2 do same = same and it.answers[j] == r.items[i].answers[j] end
+  end
+  print(table.concat({ same and "same" or "differ", r.ranks, #r.records }, " "))
+else
+  assert(r == true)
+end
+comm.finalize()
+]], pp, mp, T))
+    f:close()
+    local out, rc, err = sh(MPIRUN .. " -np 2 " .. q(LUA) .. " " .. q(script))
+    assert.equal(0, rc, err)
+    assert.equal("same 2 " .. (2 * N_PROBLEMS) .. "\n", out)
+  end)
+
   it("an error ends every rank with one message from rank 0", function()
     local w = why_not()
     if w then shared.skip(w) return end

@@ -53,7 +53,8 @@ local function append(path, parts)
   return true
 end
 
---- Every rank calls this once with its eval.run result (r) or error (err).
+--- Every rank calls this once with its eval.run result (r) or error (err);
+--- t0: core.now_ms() at the start (summary.seconds is rank 0's wall time).
 --- Rank 0 -> the summary of all ranks | nil, msg; others -> true | nil, msg.
 function M.combine(comm, problems, opts, r, err, t0)
   local all = comm.gather(payload(r, err))
@@ -83,8 +84,7 @@ function M.combine(comm, problems, opts, r, err, t0)
         stopped = stopped or p.stopped or false
       end
       res = eval.summarize(problems, records, { samples = opts.samples or 1, check = opts.check })
-      local secs = (core.now_ms() - (t0 or core.now_ms())) / 1000
-      if not t0 then secs = r.seconds end
+      local secs = (core.now_ms() - t0) / 1000
       res.tokens, res.seconds = tokens, secs
       res.tokens_per_s = secs > 0 and tokens / secs or 0
       res.resumed, res.steps, res.stopped = resumed, steps, stopped or nil
