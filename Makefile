@@ -5,6 +5,7 @@
 #   make test SANITIZE=1  the same under AddressSanitizer + UBSan
 #   make fuzz             libFuzzer targets for the GGUF reader and tokenizer (clang)
 #   make CUDA=0           leave the CUDA backend out even when nvcc is found
+#   make MPI=0            leave the MPI module (luallm_mpi.so) out even when mpicc is found
 
 LUA ?= lua5.4
 ifeq ($(LUA),luajit)
@@ -60,8 +61,16 @@ endif
 
 MODULE := $(BUILD)/luallm_core.so
 
+# Optional MPI binding for `mpirun -np N bin/luallm eval` (Open MPI's mpicc):
+# a module of its own, so the core never links libmpi.
+MPICC ?= $(shell command -v mpicc 2>/dev/null)
+MPI ?= $(if $(MPICC),1,0)
+ifeq ($(MPI),1)
+  MPI_MODULE := $(BUILD)/luallm_mpi.so
+endif
+
 .PHONY: install all test test-real bench fuzz clean lint
-all: luallm_core.so
+all: luallm_core.so $(MPI_MODULE)
 
 # The root copy is the module of the last `make` (any LUA): always refreshed.
 luallm_core.so: $(MODULE) FORCE
@@ -75,6 +84,11 @@ $(BUILD)/%.o: %.c $(wildcard csrc/*.h csrc/cpu/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -c $< -o $@
 
+$(MPI_MODULE): csrc/mpi/lua_mpi.c csrc/lua_compat.h
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(CFLAGS_BASE) $(shell $(MPICC) --showme:compile) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	  $(shell $(MPICC) --showme:link) -ldl
+
 $(BUILD)/%.o: %.cu $(wildcard csrc/*.h csrc/cuda/*.h)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
@@ -87,7 +101,7 @@ ifdef SANITIZE
 endif
 BUSTED ?= $(shell command -v busted)
 
-test: $(MODULE)
+test: $(MODULE) $(MPI_MODULE)
 	$(SPEC_ENV) $(LUA_BIN) $(BUSTED) --output=spec/support/summary.lua $(SPECS)
 
 test-real: $(MODULE)
@@ -106,8 +120,8 @@ clean:
 # luarocks make: the module into INST_LIBDIR, the Lua files into INST_LUADIR.
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
-install: $(MODULE)
+install: $(MODULE) $(MPI_MODULE)
 	mkdir -p $(INST_LIBDIR) $(INST_LUADIR)/luallm/cmd
-	cp $(MODULE) $(INST_LIBDIR)/luallm_core.so
+	cp $(MODULE) $(MPI_MODULE) $(INST_LIBDIR)/
 	cp lua/luallm/*.lua $(INST_LUADIR)/luallm/
 	cp lua/luallm/cmd/*.lua $(INST_LUADIR)/luallm/cmd/

@@ -267,6 +267,7 @@ end
 ---   top_k, min_p, seed = 0, max_tokens = 256, greedy = false (also one greedy
 ---   pass per problem: summary.greedy), results_path (JSONL, one line per
 ---   sample as it finishes; read first, finished samples are skipped),
+---   results_readonly = false (only read results_path: MPI workers, see eval_mpi),
 ---   shard = {i, n} (problems i, i+n, ... 1-based), extract(text, problem,
 ---   content) -> answer, check(answer, gold, problem) -> bool, progress
 ---   (false: no bar; the bar shows only when stderr is a terminal),
@@ -320,10 +321,12 @@ function M.run(model, problems, opts)
         resumed = resumed + 1
       end
     end
-    local e2
-    out, e2 = io.open(opts.results_path, "ab")
-    if not out then return nil, "eval: " .. tostring(e2) end
-    if partial then out:write("\n") end
+    if not opts.results_readonly then
+      local e2
+      out, e2 = io.open(opts.results_path, "ab")
+      if not out then return nil, "eval: " .. tostring(e2) end
+      if partial then out:write("\n") end
+    end
   end
 
   local b, e3 = batch.new(model, { parallel = opts.parallel or 16, n_ctx_seq = opts.n_ctx_seq,

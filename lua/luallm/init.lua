@@ -55,5 +55,6 @@ M.perplexity = require("luallm.perplexity").perplexity
 M.quantize = function(...) return require("luallm.quantize").quantize(...) end
 M.synth = function(...) return require("luallm.synth").synth(...) end -- random-weight models: luallm/synth.lua
 M.eval = require("luallm.eval")
+M.mpi = require("luallm.mpi") -- optional MPI (luallm_mpi module): sharded `luallm eval`
 
 return M

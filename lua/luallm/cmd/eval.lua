@@ -4,8 +4,9 @@ local json = require("luallm.json")
 
 local M = {
   usage = "eval MODEL PROBLEMS.jsonl [--samples K] [--parallel N] [--temperature T] [--top-p P]"
-    .. " [--seed S] [--max-tokens N] [--limit N] [--shard I/N] [--greedy] [--results FILE] [--json]",
-  flags = { json = true, greedy = true },
+    .. " [--seed S] [--max-tokens N] [--limit N] [--shard I/N] [--greedy] [--results FILE] [--json]"
+    .. " [--mpi] (under mpirun: problems sharded over the ranks)",
+  flags = { json = true, greedy = true, mpi = true },
 }
 
 local function num(opt, name, int, min)
@@ -40,12 +41,31 @@ local function read_problems(path, limit)
   return probs
 end
 
+-- One rank of an MPI run: its own model and shard (eval_mpi); every rank
+-- reaches the gather even when loading or running failed, so none waits.
+-- Threads default to this host's cores shared among its ranks.
+local function run_mpi(llm, comm, path, probs, o)
+  local eval_mpi = require("luallm.eval_mpi")
+  local core = require("luallm_core")
+  if not o.threads then
+    o.threads = math.max(1, math.floor(core.cpu_info().threads / math.max(1, comm.local_size)))
+  end
+  local t0 = core.now_ms()
+  local ok, r, err = pcall(function()
+    local m, e = llm.load(path, { threads = o.threads })
+    if not m then return nil, e end
+    return llm.eval.run(m, probs, eval_mpi.shard_opts(comm, o))
+  end)
+  if not ok then r, err = nil, r end
+  return eval_mpi.combine(comm, probs, o, r, err, t0)
+end
+
 local function pct(x) return x and string.format("%.1f%%", x * 100) or "-" end
 
 function M.run(pos, opt)
   if #pos ~= 2 then return nil, "usage: luallm " .. M.usage end
   local known = { samples = 1, parallel = 1, temperature = 1, top_p = 1, seed = 1, max_tokens = 1,
-                  limit = 1, results = 1, json = 1, greedy = 1, shard = 1, threads = 1 }
+                  limit = 1, results = 1, json = 1, greedy = 1, shard = 1, threads = 1, mpi = 1 }
   for k in pairs(opt) do
     if not known[k] then return nil, "unknown option --" .. k:gsub("_", "-") end
   end
@@ -69,10 +89,20 @@ function M.run(pos, opt)
   local limit = num(opt, "limit", true, 1)
   local probs = read_problems(pos[2], limit)
   local llm = require("luallm")
-  local m, err = llm.load(pos[1], { threads = o.threads })
-  if not m then return nil, err end
-  local r
-  r, err = llm.eval.run(m, probs, o)
+  local r, err
+  if opt.mpi or llm.mpi.launched() then
+    if o.shard then return nil, "--shard and MPI do not combine (the ranks are the shards)" end
+    local comm, e = llm.mpi.init()
+    if not comm then return nil, e end
+    r, err = run_mpi(llm, comm, pos[1], probs, o)
+    comm.finalize()
+    if comm.rank ~= 0 then return r and 0 or 1 end -- rank 0 reports (errors of any rank too)
+  else
+    local m
+    m, err = llm.load(pos[1], { threads = o.threads })
+    if not m then return nil, err end
+    r, err = llm.eval.run(m, probs, o)
+  end
   if not r then return nil, err end
   if opt.json then
     local tasks
@@ -84,6 +114,7 @@ function M.run(pos, opt)
       pass1 = r.pass1, cons = r.cons, pass_k = r.pass_k, k = r.k, greedy = r.greedy,
       n_problems = r.n_problems, samples = r.samples, tokens = r.tokens, tokens_total = r.tokens_total,
       seconds = r.seconds, tokens_per_s = r.tokens_per_s, resumed = r.resumed, tasks = tasks,
+      ranks = r.ranks,
     }))
   else
     print(string.format("%d problems x %d samples: pass@1 %s  cons@%d %s  pass@%d %s%s",
@@ -99,8 +130,9 @@ function M.run(pos, opt)
           pct(v.pass1), pct(v.cons), pct(v.pass_k), v.greedy and ("  greedy " .. pct(v.greedy)) or ""))
       end
     end
-    print(string.format("%d tokens in %.1f s (%.1f tokens/s)%s", r.tokens, r.seconds, r.tokens_per_s,
-      r.resumed > 0 and string.format(", %d samples resumed", r.resumed) or ""))
+    print(string.format("%d tokens in %.1f s (%.1f tokens/s)%s%s", r.tokens, r.seconds, r.tokens_per_s,
+      r.resumed > 0 and string.format(", %d samples resumed", r.resumed) or "",
+      r.ranks and string.format(", %d MPI ranks", r.ranks) or ""))
   end
   return 0
 end
