@@ -36,8 +36,8 @@ function M.run(pos, opt)
   for t, n in pairs(r.tensor_types) do parts[#parts + 1] = string.format("%s: %d", t, n) end
   table.sort(parts)
   local gb = (r.bytes or 0) / 1e9
-  print(string.format("wrote %s (%s %s, %d layers, %.3f G params, %.2f GB%s) in %.1f s%s; tensors %s",
-    out, r.shape, r.type, r.n_layer, r.n_params / 1e9, gb, r.sparse and ", sparse" or "", ms / 1000,
+  print(string.format("wrote %s (%s %s, %d layer%s, %.3f G params, %.2f GB%s) in %.1f s%s; tensors %s",
+    out, r.shape, r.type, r.n_layer, r.n_layer == 1 and "" or "s", r.n_params / 1e9, gb, r.sparse and ", sparse" or "", ms / 1000,
     (not r.sparse and ms > 0) and string.format(" (%.1f GB/min)", gb / (ms / 60000)) or "",
     table.concat(parts, ", ")))
   return 0
