@@ -112,7 +112,7 @@ int main() {
         hm[n_ctx + 2] = 0;  // token sequence
         cudaMemcpy(meta, hm, (n_ctx + 8) * sizeof(int32_t), cudaMemcpyHostToDevice);
         cudaMemcpy(seqs, hs, n_ctx * sizeof(unsigned long long), cudaMemcpyHostToDevice);
-        ll_cuda_attn a = {q, o, kc, vc, 1, H, Hkv, hd, meta + n_ctx + 1, meta + n_ctx + 2, meta, seqs, meta + n_ctx, part};
+        ll_cuda_attn a = {q, o, kc, vc, 1, H, Hkv, hd, meta + n_ctx + 1, meta + n_ctx + 2, meta, seqs, meta + n_ctx, part, NULL};
         char name[64];
         snprintf(name, sizeof name, "attention, %d cells (split)", cells);
         printf("%-40s %10.1f\n", name, time_us([&] { ll_cuda_attention(&a, st); }, 100));

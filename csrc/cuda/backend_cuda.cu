@@ -130,7 +130,20 @@ static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight
     const int D = w[0]->ne0;
     if (all_q8(cb, n, w, T)) {
         ll_cuda_rmsnorm_quant_q8(cb->x, g, T, D, eps, cb->q8, cb->st);
-        for (int i = 0; i < n; i++) ll_cuda_matvec_q8(w[i], cb->q8, T, y[i], bias[i], false, cb->st);
+        bool even = n > 1;
+        for (int i = 0; i < n; i++) even &= w[i]->ne1 % 2 == 0;
+        if (even) { /* one launch for the group */
+            ll_cuda_mv_group grp;
+            grp.n = n;
+            for (int i = 0; i < n; i++) {
+                grp.w[i] = *w[i];
+                grp.y[i] = y[i];
+                grp.bias[i] = bias[i];
+            }
+            ll_cuda_matvec_q8_group(&grp, cb->q8, T, cb->st);
+        } else {
+            for (int i = 0; i < n; i++) ll_cuda_matvec_q8(w[i], cb->q8, T, y[i], bias[i], false, cb->st);
+        }
         return 0;
     }
     ll_cuda_rmsnorm(cb->x, g, cb->xn, T, D, eps, cb->st);
@@ -186,9 +199,17 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
             ll_cuda_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, cb->rope_ff, tok_pos, cb->st);
             ll_cuda_kv_store(cb->k, cb->v, L->k, L->v, tok_cell, T, kv_dim, cb->st);
         }
-        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs, n_cells, cb->att_part};
+        /* a generation step's o projection takes the attention output
+         * already quantized by the combine kernel */
+        const bool o_q8 = T <= LL_CUDA_MATVEC_MAX && cb->q8 && hd % 32 == 0 && hd <= 1024 &&
+                          ll_cuda_matvec_q8_ok(&L->wo);
+        ll_cuda_attn aa = {cb->q, cb->att, L->k, L->v, T, H, Hkv, hd, tok_pos, tok_seq, cell_pos, cell_seqs,
+                           n_cells, cb->att_part, o_q8 ? cb->q8 : NULL};
         ll_cuda_attention(&aa, cb->st);
-        if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e)) return -1; /* x += att . Wo^T */
+        if (o_q8) /* x += att . Wo^T */
+            ll_cuda_matvec_q8(&L->wo, cb->q8, T, cb->x, NULL, true, cb->st);
+        else if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e))
+            return -1;
         const ll_dweight *wgu[2] = {&L->gate, &L->up};
         float *const ygu[2] = {cb->gate, cb->up};
         const float *const bgu[2] = {NULL, NULL};

@@ -359,7 +359,9 @@ __global__ void __launch_bounds__(32 * NW) k_attention(ll_cuda_attn a) {
     }
 }
 
-/* Merges the S split states of each (token, head). */
+/* Merges the S split states of each (token, head); with q8_out set it also
+ * writes the output quantized for the o projection (blocks of 32 lie inside
+ * a head: hd % 32 == 0, one thread per dim). */
 __global__ void k_attn_combine(ll_cuda_attn a, int S) {
     const int t = blockIdx.x, h = blockIdx.y, hd = a.hd;
     const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
@@ -378,7 +380,17 @@ __global__ void k_attn_combine(ll_cuda_attn a, int S) {
             const float *x = st + s * (hd + 2);
             if (x[1] > 0.f) o += x[2 + d] * expf(x[0] - M);
         }
-        out[d] = L > 0.f ? o / L : 0.f;
+        o = L > 0.f ? o / L : 0.f;
+        out[d] = o;
+        if (a.q8_out) {
+            const int qd = a.H * hd, i = h * hd + d;
+            const float amax = ll_warp_max(fabsf(o));
+            const float dd = amax / 127.f;
+            int8_t *xq = (int8_t *)a.q8_out;
+            float *xd = (float *)((uint8_t *)a.q8_out + LL_CUDA_Q8_XQ_BYTES(a.T, qd));
+            xq[(size_t)t * qd + i] = (int8_t)(dd > 0.f ? __float2int_rn(o / dd) : 0);
+            if ((d & 31) == 0) xd[(size_t)t * (qd / 32) + i / 32] = dd;
+        }
     }
 }
 
@@ -399,7 +411,9 @@ static void attention_nw(const ll_cuda_attn *a, int S, cudaStream_t st) {
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
     if (a->T <= LL_CUDA_MATVEC_MAX && a->part) {
         attention_nw<16>(a, LL_CUDA_ATTN_SPLITS, st);
-        k_attn_combine<<<dim3((unsigned)a->T, (unsigned)a->H), 128, 0, st>>>(*a, LL_CUDA_ATTN_SPLITS);
+        /* one thread per dim when quantizing (whole warps per block of 32) */
+        const unsigned nt = a->q8_out ? (unsigned)a->hd : 128;
+        k_attn_combine<<<dim3((unsigned)a->T, (unsigned)a->H), nt, 0, st>>>(*a, LL_CUDA_ATTN_SPLITS);
     } else {
         attention_nw<4>(a, 1, st);
     }

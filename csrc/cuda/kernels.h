@@ -31,6 +31,15 @@ bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
 /* rmsnorm(x) * g (T, D) quantized into q8, D % 32 == 0 (the normed rows are not kept). */
 void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st);
+/* Up to 3 products of one quantized input in one launch (types the q8 dots
+ * take; every row count even). y_i (T, N_i) = x . W_i^T + b_i. */
+typedef struct ll_cuda_mv_group {
+    int n;
+    ll_dweight w[3];
+    float *y[3];
+    const float *bias[3];
+} ll_cuda_mv_group;
+void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st);
 /* silu(g) * u (T, F) quantized into q8 (the swiglu of a down projection). */
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st);
 void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,
@@ -64,6 +73,7 @@ typedef struct ll_cuda_attn {
     const unsigned long long *cell_seqs;
     const int32_t *n_cells; /* device memory: cells in use, so a captured graph serves every step */
     float *part; /* (LL_CUDA_MATVEC_MAX, H, LL_CUDA_ATTN_SPLITS, hd + 2) split states, or NULL */
+    void *q8_out; /* with part: also the output quantized (LL_CUDA_Q8_BYTES(T, H*hd)), or NULL; hd % 32 == 0 */
 } ll_cuda_attn;
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st);
 

@@ -185,6 +185,77 @@ k_matvec_q8(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const
     }
 }
 
+/* Several products of one input in one launch (q/k/v, gate/up): blocks are
+ * dealt out over the weights' rows in order; each warp takes two rows of one
+ * weight and dispatches on that weight's type. Saves launches, and lets the
+ * small k/v products run beside q instead of alone on a mostly idle GPU. */
+template <int TMAX>
+__global__ void __launch_bounds__(32 * MVQ_WARPS)
+k_matvec_q8_multi(ll_cuda_mv_group g, int K, const int8_t *__restrict__ xq, const float *__restrict__ xd, int T) {
+    int row0 = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * 2;
+    const int lane = threadIdx.x & 31;
+    int i = 0;
+    while (i < g.n && row0 >= g.w[i].ne1) {
+        row0 -= g.w[i].ne1;
+        i++;
+    }
+    if (i >= g.n) return;
+    const ll_dweight &W = g.w[i];
+    const int N = W.ne1, nr = N - row0 < 2 ? N - row0 : 2, nu = K / 32;
+    float acc[2][TMAX];
+#pragma unroll
+    for (int r = 0; r < 2; r++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
+    for (int u = lane; u < nu; u += 32) {
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            if (r >= nr) break;
+            const uint8_t *w = W.d + (size_t)(row0 + r) * W.row_bytes;
+#pragma unroll
+            for (int t = 0; t < TMAX; t++) {
+                if (t >= T) break;
+                const int8_t *xt = xq + (size_t)t * K;
+                const float *dt = xd + (size_t)t * (K / 32);
+                float v;
+                switch (W.type) {
+                case LL_TYPE_Q4_K: v = unit_dot<LL_TYPE_Q4_K>(w, u, xt, dt); break;
+                case LL_TYPE_Q6_K: v = unit_dot<LL_TYPE_Q6_K>(w, u, xt, dt); break;
+                default: v = unit_dot<LL_TYPE_Q8_0>(w, u, xt, dt); break;
+                }
+                acc[r][t] += v;
+            }
+        }
+    }
+    const float *bias = g.bias[i];
+    float *y = g.y[i];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        if (r >= nr) break;
+        const int row = row0 + r;
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            if (t >= T) break;
+            const float s = ll_warp_sum(acc[r][t]);
+            if (lane == 0) y[(size_t)t * N + row] = s + (bias ? bias[row] : 0.f);
+        }
+    }
+}
+
+void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st) {
+    const int K = g->w[0].ne0;
+    const int8_t *xq = (const int8_t *)q8;
+    const float *xd = (const float *)((const uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
+    /* even row counts: no warp's pair of rows straddles two weights */
+    int pairs = 0;
+    for (int i = 0; i < g->n; i++) pairs += g->w[i].ne1 / 2;
+    const unsigned grid = (unsigned)((pairs + MVQ_WARPS - 1) / MVQ_WARPS);
+    if (T == 1)
+        k_matvec_q8_multi<1><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, K, xq, xd, T);
+    else
+        k_matvec_q8_multi<LL_CUDA_MATVEC_MAX><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, K, xq, xd, T);
+}
+
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
     switch (w->type) {
     case LL_TYPE_Q8_0: return w->ne0 % 32 == 0;
