@@ -34,7 +34,7 @@ typedef struct cpu_backend {
 static int layer_matmul(cpu_backend *cb, int n_w, const ll_weight *const *w, float *const *y,
                         const float *const *bias, const float *x, int T, ll_error *e) {
 #ifdef LL_HAVE_CUDA
-    if (cb->assist && T >= LL_GPU_ASSIST_MIN_T) return ll_gpu_assist_matmul(cb->assist, n_w, w, y, bias, x, T, e);
+    if (cb->assist && T >= LL_GPU_ASSIST_MIN_T) return ll_gpu_assist_matmul(cb->assist, cb->pool, n_w, w, y, bias, x, T, e);
 #endif
     return ll_cpu_matmul(cb->pool, &cb->act, n_w, w, y, bias, x, T, e);
 }

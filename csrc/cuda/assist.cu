@@ -6,6 +6,7 @@
 #include "cuda/dequant.h"
 extern "C" {
 #include "plan.h"
+#include "cpu/threadpool.h"
 }
 
 #include <stdlib.h>
@@ -25,6 +26,8 @@ struct ll_gpu_assist {
     int n_batch;
     size_t w_cap, w16_elems, x_elems, y_elems;
     int slot;                      /* next slot to fill */
+    bool weights_pinned;           /* the CPU layers' file range is page-locked: copies are DMA */
+    uint8_t *stage[2];             /* else: pinned staging, filled by the CPU threads */
     void *pinned[MAX_PINNED];
     int n_pinned;
     size_t bytes;
@@ -37,6 +40,8 @@ extern "C" void ll_gpu_assist_free(ll_gpu_assist *a) {
     if (a->st) cudaStreamSynchronize(a->st);
     if (a->cs) cudaStreamSynchronize(a->cs);
     for (int i = 0; i < a->n_pinned; i++) cudaHostUnregister(a->pinned[i]);
+    for (int i = 0; i < 2; i++)
+        if (a->stage[i]) cudaFreeHost(a->stage[i]);
     if (a->blas) a->api.destroy(a->blas);
     ll_cublas_close(&a->api);
     for (int i = 0; i < 2; i++) {
@@ -77,10 +82,12 @@ static void pin_weights(ll_gpu_assist *a, const ll_model *m, int l0, int l1) {
     lo &= ~(page - 1);
     hi = (hi + page - 1) & ~(page - 1);
     if (hi <= lo || a->n_pinned >= MAX_PINNED) return;
-    if (cudaHostRegister((void *)lo, hi - lo, cudaHostRegisterPortable | cudaHostRegisterReadOnly) == cudaSuccess)
+    if (cudaHostRegister((void *)lo, hi - lo, cudaHostRegisterPortable | cudaHostRegisterReadOnly) == cudaSuccess) {
         a->pinned[a->n_pinned++] = (void *)lo;
-    else
+        a->weights_pinned = true;
+    } else {
         (void)cudaGetLastError();
+    }
 }
 
 #define TRY_NULL(call)                                                               \
@@ -145,7 +152,11 @@ extern "C" ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, i
         return NULL;
     }
     a->api.set_stream(a->blas, a->st);
-    pin_weights(a, m, l0, l1);
+    /* LUALLM_ASSIST_STAGE=1 skips page-locking the file (to compare the two paths) */
+    const char *sv = getenv("LUALLM_ASSIST_STAGE");
+    if (!(sv && strcmp(sv, "1") == 0)) pin_weights(a, m, l0, l1);
+    if (!a->weights_pinned) /* copies from pageable file pages crawl: stage them */
+        for (int i = 0; i < 2; i++) TRY_NULL(cudaMallocHost((void **)&a->stage[i], a->w_cap));
     return a;
 }
 
@@ -153,15 +164,39 @@ extern "C" size_t ll_gpu_assist_bytes(const ll_gpu_assist *a) { return a ? a->by
 
 #define TRY(call) LL_CUDA_TRY(call)
 
-/* Queues the copy of w into the next slot, after the product that last used it. */
-static int queue_copy(ll_gpu_assist *a, const ll_weight *w, int slot, ll_error *e) {
+typedef struct copy_job {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t n;
+} copy_job;
+
+static void copy_worker(int ith, int nth, void *arg) {
+    const copy_job *j = (const copy_job *)arg;
+    int64_t lo, hi;
+    ll_split((int64_t)((j->n + 4095) / 4096), ith, nth, &lo, &hi);
+    const size_t a = (size_t)lo * 4096, b = (size_t)hi * 4096 < j->n ? (size_t)hi * 4096 : j->n;
+    if (a < b) memcpy(j->dst + a, j->src + a, b - a);
+}
+
+/* Queues the copy of w into a slot, after the product that last used it:
+ * straight from the page-locked file, or through a staging buffer that the
+ * CPU threads (idle meanwhile) fill. */
+static int queue_copy(ll_gpu_assist *a, ll_pool *pool, const ll_weight *w, int slot, ll_error *e) {
+    const size_t n = w->row_bytes * (size_t)w->ne1;
     TRY(cudaStreamWaitEvent(a->cs, a->done[slot], 0));
-    TRY(cudaMemcpyAsync(a->wdev[slot], w->data, w->row_bytes * (size_t)w->ne1, cudaMemcpyHostToDevice, a->cs));
+    const void *src = w->data;
+    if (!a->weights_pinned) {
+        TRY(cudaEventSynchronize(a->copied[slot])); /* the staging buffer's last copy has left */
+        copy_job j = {a->stage[slot], (const uint8_t *)w->data, n};
+        ll_pool_run(pool, copy_worker, &j);
+        src = a->stage[slot];
+    }
+    TRY(cudaMemcpyAsync(a->wdev[slot], src, n, cudaMemcpyHostToDevice, a->cs));
     TRY(cudaEventRecord(a->copied[slot], a->cs));
     return 0;
 }
 
-extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, int n_w, const ll_weight *const *w, float *const *y,
+extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, ll_pool *pool, int n_w, const ll_weight *const *w, float *const *y,
                                     const float *const *bias, const float *x, int T, ll_error *e) {
     const int K = (int)w[0]->ne0;
     if (T > a->n_batch) return ll_err(e, "gpu assist: %d rows, sized for %d", T, a->n_batch);
@@ -169,13 +204,13 @@ extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, int n_w, const ll_weight *
     TRY(cudaMemcpyAsync(a->x, x, (size_t)T * K * sizeof(float), cudaMemcpyHostToDevice, a->st));
     int slots[3];
     slots[0] = a->slot;
-    if (queue_copy(a, w[0], slots[0], e)) return -1;
+    for (int i = 1; i < n_w; i++) slots[i] = slots[i - 1] ^ 1;
+    if (queue_copy(a, pool, w[0], slots[0], e)) return -1;
     size_t yoff = 0;
     for (int i = 0; i < n_w; i++) {
-        if (i + 1 < n_w) {
-            slots[i + 1] = slots[i] ^ 1;
-            if (queue_copy(a, w[i + 1], slots[i + 1], e)) return -1;
-        }
+        /* with DMA the next copy is queued first; with staging the CPU fills
+         * it while the GPU multiplies this one */
+        if (a->weights_pinned && i + 1 < n_w && queue_copy(a, pool, w[i + 1], slots[i + 1], e)) return -1;
         const int s = slots[i];
         ll_dweight dw = {a->wdev[s], (int)w[i]->type, (int)w[i]->ne0, (int)w[i]->ne1, w[i]->row_bytes};
         float *yd = a->y + yoff * T;
@@ -184,6 +219,7 @@ extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, int n_w, const ll_weight *
         TRY(cudaEventRecord(a->done[s], a->st));
         TRY(cudaMemcpyAsync(y[i], yd, (size_t)T * dw.ne1 * sizeof(float), cudaMemcpyDeviceToHost, a->st));
         yoff += (size_t)dw.ne1;
+        if (!a->weights_pinned && i + 1 < n_w && queue_copy(a, pool, w[i + 1], slots[i + 1], e)) return -1;
     }
     a->slot = slots[n_w - 1] ^ 1;
     TRY(cudaStreamSynchronize(a->st));

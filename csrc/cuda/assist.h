@@ -7,11 +7,13 @@
  *
  * The weights of the CPU layers (one range of the mmap'ed file) and the CPU
  * backend's activation buffers are page-locked (cudaHostRegister) so the
- * copies are DMA; where locking fails the copies still work, staged. */
+ * copies are DMA; where the file cannot be locked, the CPU threads copy each
+ * weight into a pinned staging buffer while the GPU multiplies the previous one. */
 #ifndef LL_CUDA_ASSIST_H
 #define LL_CUDA_ASSIST_H
 
 #include "model.h"
+#include "cpu/threadpool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,8 +29,9 @@ typedef struct ll_gpu_assist ll_gpu_assist;
 ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, int n_batch, ll_error *e);
 /* Page-locks a host buffer the products read or write (best effort). */
 void ll_gpu_assist_pin(ll_gpu_assist *a, void *p, size_t bytes);
-/* y_i (T, N_i) = x (T, K) . W_i^T + b_i, as ll_cpu_matmul, on the GPU. */
-int ll_gpu_assist_matmul(ll_gpu_assist *a, int n_w, const ll_weight *const *w, float *const *y,
+/* y_i (T, N_i) = x (T, K) . W_i^T + b_i, as ll_cpu_matmul, on the GPU; the
+ * pool's threads stage the weights when the file could not be page-locked. */
+int ll_gpu_assist_matmul(ll_gpu_assist *a, ll_pool *pool, int n_w, const ll_weight *const *w, float *const *y,
                          const float *const *bias, const float *x, int T, ll_error *e);
 /* Device bytes it allocated. */
 size_t ll_gpu_assist_bytes(const ll_gpu_assist *a);
