@@ -12,12 +12,12 @@
 #ifndef LL_CUDA_ASSIST_H
 #define LL_CUDA_ASSIST_H
 
-#include "model.h"
-#include "cpu/threadpool.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "model.h"
+#include "cpu/threadpool.h"
 
 typedef struct ll_gpu_assist ll_gpu_assist;
 
