@@ -69,13 +69,13 @@ static int cpu_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0,
         const ll_layer *L = &m->layers[il];
         ll_kv_layer *kv = &cb->kv[il - b->l0];
         /* attention block */
-        ll_cpu_rmsnorm(x, L->attn_norm.data, cb->xn, T, D, hp->rms_eps);
+        ll_cpu_rmsnorm_mt(cb->pool, x, L->attn_norm.data, cb->xn, T, D, hp->rms_eps);
         const ll_weight *wqkv[3] = {&L->wq, &L->wk, &L->wv};
         float *yqkv[3] = {cb->q, cb->k, cb->v};
         const float *bqkv[3] = {L->bq.data, L->bk.data, L->bv.data};
         if (layer_matmul(cb, 3, wqkv, yqkv, bqkv, cb->xn, T, e)) return -1;
-        ll_cpu_rope(cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
-        ll_cpu_rope(cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
+        ll_cpu_rope_mt(cb->pool, cb->q, T, H, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
+        ll_cpu_rope_mt(cb->pool, cb->k, T, Hkv, hd, hp->rope_dim, hp->rope_neox, hp->rope_base, m->rope_freqs, ub->pos);
         for (int t = 0; t < T; t++) {
             ll_cpu_kv_store(kv->type, kv->row_bytes, kv->k, ub->cell[t], cb->k + (size_t)t * kv_dim, kv_dim);
             ll_cpu_kv_store(kv->type, kv->row_bytes, kv->v, ub->cell[t], cb->v + (size_t)t * kv_dim, kv_dim);
@@ -91,17 +91,17 @@ static int cpu_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0,
         float *yo[1] = {cb->o};
         const float *bo[1] = {NULL};
         if (layer_matmul(cb, 1, wo, yo, bo, cb->att, T, e)) return -1;
-        ll_cpu_add(x, cb->o, (int64_t)T * D);
+        ll_cpu_add_mt(cb->pool, x, cb->o, (int64_t)T * D);
         /* feed-forward block */
-        ll_cpu_rmsnorm(x, L->ffn_norm.data, cb->xn, T, D, hp->rms_eps);
+        ll_cpu_rmsnorm_mt(cb->pool, x, L->ffn_norm.data, cb->xn, T, D, hp->rms_eps);
         const ll_weight *wgu[2] = {&L->w_gate, &L->w_up};
         float *ygu[2] = {cb->gate, cb->up};
         const float *bgu[2] = {NULL, NULL};
         if (layer_matmul(cb, 2, wgu, ygu, bgu, cb->xn, T, e)) return -1;
-        ll_cpu_swiglu(cb->gate, cb->up, (int64_t)T * F);
+        ll_cpu_swiglu_mt(cb->pool, cb->gate, cb->up, (int64_t)T * F);
         const ll_weight *wd[1] = {&L->w_down};
         if (layer_matmul(cb, 1, wd, yo, bo, cb->gate, T, e)) return -1;
-        ll_cpu_add(x, cb->o, (int64_t)T * D);
+        ll_cpu_add_mt(cb->pool, x, cb->o, (int64_t)T * D);
     }
     return 0;
 }

@@ -35,6 +35,13 @@ void ll_cpu_swiglu(float *g, const float *u, int64_t n);
 /* x += y */
 void ll_cpu_add(float *x, const float *y, int64_t n);
 
+/* The same ops split over the pool for long batches (ops_pool.c); identical results. */
+void ll_cpu_rmsnorm_mt(ll_pool *pool, const float *x, const float *g, float *y, int T, int D, float eps);
+void ll_cpu_rope_mt(ll_pool *pool, float *x, int T, int n_heads, int hd, int rope_dim, bool neox, float base,
+                    const float *freq_factors, const int32_t *pos);
+void ll_cpu_swiglu_mt(ll_pool *pool, float *g, const float *u, int64_t n);
+void ll_cpu_add_mt(ll_pool *pool, float *x, const float *y, int64_t n);
+
 /* K/V cache storage of one layer: rows of kv_dim elements of type `type`. */
 typedef struct ll_kv_layer {
     void *k, *v;
