@@ -71,7 +71,7 @@ offload)
   for ngl in 0 3 6 10 14 18 22 26 28; do bench "$f" $ngl 16 512 32 2; done
   for b in 2G 4G 8G; do
     echo "== auto placement, vram budget $b" >&2
-    bin/luallm bench "$f" --ngl auto --vram-budget $b --threads 16 -p 64 -n 8 -r 1 --json | tee -a "$J"
+    bin/luallm bench "$f" --ngl auto --vram-budget $b --threads 16 -p 64 -n 8 -r 1 --tag "auto $b" --json | tee -a "$J"
   done
   lua5.4 bench/plan_check.lua "$f" 6 4096 | tee -a "$J"
   rm -f "$f"

@@ -19,7 +19,7 @@ def main():
             if not line.startswith("{"):
                 continue
             r = json.loads(line)
-            if "tg_tps" in r and r.get("n_layers") and "auto" not in (r.get("tag") or ""):
+            if "tg_tps" in r and r.get("n_layers"):
                 rows.append(r)
     by_model = {}
     for r in rows:
@@ -37,6 +37,7 @@ def main():
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for name, rs in by_model.items():
+        rs = [r for r in rs if r["p"] == 512]  # the sweep (other rows: auto placement checks)
         if len(rs) < 3:
             continue
         x = [r["gpu_layers"] / r["n_layers"] for r in rs]
