@@ -5,30 +5,18 @@ local json = require("luallm.json")
 local shared = require("support.shared")
 
 -- The interpreter running this spec (lua5.4 or luajit): the lowest arg index.
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return (arg and arg[i]) or (jit and "luajit" or "lua5.4")
-end
-local LUA = interpreter()
+local cli = require("support.cli")
+local LUA = cli.interpreter()
+local q = cli.q
 
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
-
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local run = cli.runner(tmp)
 
 -- Runs bin/luallm with args; returns stdout, stderr, exit code.
 local function luallm(args)
-  local err = tmp .. "/stderr"
-  local h = io.popen(q(LUA) .. " bin/luallm " .. args .. " 2>" .. q(err) .. "; echo \"rc=$?\"")
-  local out = h:read("*a")
-  h:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  out = out:gsub("rc=%d+%s*$", "")
-  local f = io.open(err, "rb")
-  local e = f and f:read("*a") or ""
-  if f then f:close() end
-  return out, e, rc
+  local out, rc, err = run(q(LUA) .. " bin/luallm " .. args)
+  return out, err, rc
 end
 
 local FILES = {

@@ -2,19 +2,18 @@
 local shared = require("support.shared")
 local json = require("luallm.json")
 
-local function interp()
-  local i = -1
-  while arg[i - 1] do i = i - 1 end
-  return arg[i]
-end
+local cli = require("support.cli")
 
+local tmp = shared.tmpdir()
+teardown(function() os.execute("rm -rf " .. cli.q(tmp)) end)
+local run = cli.runner(tmp)
+local last_err = ""
 local function sh(cmd)
-  local h = io.popen(cmd .. " 2>/tmp/luallm-cli-err.txt; echo \"rc=$?\"")
-  local out = h:read("a")
-  h:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  return out:gsub("rc=%d+%s*$", ""), rc
+  local out, rc, err = run(cmd)
+  last_err = err
+  return out, rc
 end
+local interp = cli.interpreter
 
 describe("bin/luallm run, chat, bench", function()
   local lua = interp()
@@ -37,7 +36,7 @@ describe("bin/luallm run, chat, bench", function()
     local out, rc = sh(lua .. " bin/luallm run " .. p .. " 'What is 2 + 3?' --verbose --temperature 0 --max-tokens 8")
     assert.are.equal(0, rc)
     assert.truthy(#out > 0)
-    local err = io.open("/tmp/luallm-cli-err.txt"):read("a")
+    local err = last_err
     for _, k in ipairs({ "load duration", "prompt eval rate", "eval count", "eval rate", "total duration" }) do
       assert.truthy(err:find(k, 1, true), k)
     end
@@ -65,7 +64,7 @@ describe("bin/luallm run, chat, bench", function()
     local out, rc = sh(lua .. " bin/luallm run /nonexistent.gguf hi")
     assert.are_not.equal(0, rc)
     assert.are.equal("", out)
-    local err = io.open("/tmp/luallm-cli-err.txt"):read("a")
+    local err = last_err
     assert.truthy(err:match("^luallm: [^\n]+\n$"), err)
     _, rc = sh(lua .. " bin/luallm nosuchcommand")
     assert.are_not.equal(0, rc)

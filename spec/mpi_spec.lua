@@ -10,30 +10,15 @@ local mpi = require("luallm.mpi")
 local T = tonumber(os.getenv("LUALLM_SPEC_EVAL_TOKENS") or "") or 24
 local N_PROBLEMS = 8
 
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return (arg and arg[i]) or (jit and "luajit" or "lua5.4")
-end
-local LUA = interpreter()
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local cli = require("support.cli")
+local LUA = cli.interpreter()
+local q = cli.q
 
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf " .. q(tmp)) end)
 
 -- Runs a shell command; -> stdout, exit code, stderr.
-local function sh(cmd)
-  local err = tmp .. "/stderr"
-  local h = io.popen(cmd .. " 2>" .. q(err) .. "; echo \"rc=$?\"")
-  local out = h:read("a")
-  h:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  local f = io.open(err, "rb")
-  local e = f and f:read("a") or ""
-  if f then f:close() end
-  return (out:gsub("rc=%d+%s*$", "")), rc, e
-end
+local sh = cli.runner(tmp)
 
 local function has_mpirun()
   local _, rc = sh("command -v mpirun >/dev/null")

@@ -12,24 +12,15 @@ local shared = require("support.shared")
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
-local function interpreter()
-  local i = -1
-  while arg and arg[i - 1] do i = i - 1 end
-  return (arg and arg[i]) or (jit and "luajit" or "lua5.4")
-end
-local LUA = interpreter()
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local cli = require("support.cli")
+local LUA = cli.interpreter()
+local q = cli.q
+local run = cli.runner(tmp)
 
+-- Runs bin/luallm with args; returns stdout, stderr, exit code.
 local function luallm(args)
-  local err = tmp .. "/stderr"
-  local h = io.popen(q(LUA) .. " bin/luallm " .. args .. " 2>" .. q(err) .. "; echo \"rc=$?\"")
-  local out = h:read("*a")
-  h:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  local f = io.open(err, "rb")
-  local e = f and f:read("*a") or ""
-  if f then f:close() end
-  return out:gsub("rc=%d+%s*$", ""), e, rc
+  local out, rc, err = run(q(LUA) .. " bin/luallm " .. args)
+  return out, err, rc
 end
 
 local QWEN_TOK, LLAMA_TOK = "models/micro-r1-qwen2-f16.gguf", "models/micro-r1-llama-f16.gguf"
