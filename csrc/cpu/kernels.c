@@ -49,6 +49,10 @@ static const ll_cpu_kernels scalar_kernels = {
             [LL_TYPE_Q4_K] = ll_vec_dot_q4_K_##sfx, [LL_TYPE_Q5_K] = ll_vec_dot_q5_K_##sfx, \
             [LL_TYPE_Q6_K] = ll_vec_dot_q6_K_##sfx, \
         }, \
+        .vec_dot_n = { \
+            [LL_TYPE_F32] = ll_vec_dot_n_f32_##sfx, [LL_TYPE_F16] = ll_vec_dot_n_f16_##sfx, \
+            [LL_TYPE_Q8_0] = ll_vec_dot_n_q8_0_##sfx, \
+        }, \
         .quantize_act = { \
             [LL_TYPE_F32] = ll_f32_from_float, [LL_TYPE_Q8_0] = ll_quantize_q8_0_##sfx, \
             [LL_TYPE_Q8_1] = ll_quantize_q8_1_##sfx, [LL_TYPE_Q8_K] = ll_quantize_q8_K_##sfx, \

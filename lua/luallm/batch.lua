@@ -269,7 +269,8 @@ end
 --- b:run({on_done = fn(req, res) -> false stops, on_step = fn(b)}) ->
 --- results (in add order; nil for requests not run when stopped), stats
 --- res = {text, tokens, n, stop_reason = "eos"|"length"|"stop", prompt_n, index}
---- stats = {steps, gen_tokens, prompt_tokens, seconds, tokens_per_s, stopped}
+--- stats = {steps, gen_tokens, prompt_tokens, seconds, tokens_per_s, stopped,
+---          prefill_seconds (admitting requests: prompt prefixes, forks)}
 function Batch:run(opts)
   opts = opts or {}
   local c, err = self:_context()
@@ -279,11 +280,15 @@ function Batch:run(opts)
   for _, r in ipairs(self.queue) do r.g.queued = r.g.queued + 1 end
   self.slots, self.kept, self.busy, self.qi, self.results = {}, {}, 0, 1, {}
   self.on_done, self.stopped, self.n_done = opts.on_done, false, 0
-  self.steps, self.gen_tokens, self.prompt_tokens = 0, 0, 0
+  self.steps, self.gen_tokens, self.prompt_tokens, self.admit_ms = 0, 0, 0, 0
   local t0 = core.now_ms()
   local ok, e2 = pcall(function()
     while true do
-      if not self.stopped then assert(self:_admit()) end
+      if not self.stopped then
+        local a0 = core.now_ms()
+        assert(self:_admit())
+        self.admit_ms = self.admit_ms + core.now_ms() - a0
+      end
       if self.busy == 0 or self.stopped then break end
       assert(self:_step())
       if opts.on_step then opts.on_step(self) end
@@ -295,6 +300,7 @@ function Batch:run(opts)
   return self.results, {
     steps = self.steps, gen_tokens = self.gen_tokens, prompt_tokens = self.prompt_tokens,
     seconds = secs, tokens_per_s = secs > 0 and self.gen_tokens / secs or 0, stopped = self.stopped,
+    prefill_seconds = self.admit_ms / 1000,
     done = self.n_done, total = #self.queue,
   }
 end
