@@ -104,8 +104,11 @@ static int cpu_output(ll_backend *b, ll_context *c, const float *x, int n, float
 
 static size_t cpu_bytes(const ll_backend *b) { return ((const cpu_backend *)b)->bytes; }
 
+static void cpu_parallel(ll_backend *b, ll_pool_fn fn, void *arg) { ll_pool_run(((cpu_backend *)b)->pool, fn, arg); }
+
 static const ll_backend_ops cpu_ops = {
     .name = "cpu", .layers = cpu_layers, .output = cpu_output, .bytes = cpu_bytes, .free = cpu_free,
+    .parallel = cpu_parallel,
 };
 
 static void *alloc_count(cpu_backend *cb, size_t n) {

@@ -228,24 +228,42 @@ local function feed_text(sl, piece)
   return false
 end
 
--- One forward pass over the next token of every busy slot, then sampling.
+-- One forward pass over the next token of every busy slot, then sampling:
+-- all rows in one c:sample call (in parallel, logits read in place), or row
+-- by row when a sampler has Lua stages. The step's tables are reused.
 function Batch:_step()
   local c, tk = self.ctx, self.m.tokenizer
-  local toks, seqs, want, order = {}, {}, {}, {}
+  local st = self.step_t
+  if not st then
+    st = { toks = {}, seqs = {}, want = {}, order = {}, samplers = {}, ids = {} }
+    self.step_t = st
+  end
+  local toks, seqs, want, order, samplers = st.toks, st.seqs, st.want, st.order, st.samplers
+  local n = 0
   for s = 0, self.parallel - 1 do
     local sl = self.slots[s]
     if sl then
-      toks[#toks + 1] = sl.next; seqs[#seqs + 1] = s; want[#want + 1] = true
-      order[#order + 1] = s
+      n = n + 1
+      toks[n] = sl.next; seqs[n] = s; want[n] = true; order[n] = s; samplers[n] = sl.r.sampler
     end
   end
-  if #toks == 0 then return true end
+  for i = n + 1, #toks do
+    toks[i], seqs[i], want[i], order[i], samplers[i] = nil, nil, nil, nil, nil
+  end
+  if n == 0 then return true end
   local ok, err = c:decode(toks, seqs, want)
   if not ok then return nil, err end
   self.steps = self.steps + 1
-  for i, s in ipairs(order) do
+  local ids = c:sample(samplers, st.ids)
+  for i = 1, n do
+    local s = order[i]
     local sl = self.slots[s]
-    local id = sl.r.sampler:sample(c:logits(i))
+    local id
+    if ids then
+      id = ids[i]
+    else
+      id = sl.r.sampler:sample(c:logits(i))
+    end
     if tk:is_eog(id) then
       if #sl.pending > 0 then sl.text[#sl.text + 1] = sl.pending end
       finish(self, s, "eos")
