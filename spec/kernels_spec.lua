@@ -128,14 +128,19 @@ end
 -- scalar reference; nt covers a full tile of 4, partial tiles and several.
 for _, isa in ipairs(isas) do
   describe(isa .. " vec_dot_n", function()
-    it("exists for the float and Q8_0 weights", function()
+    local n_types = { "F32", "F16", "Q8_0" }
+    if isa == "avx512" then
+      for _, ty in ipairs({ "Q4_K", "Q5_K", "Q6_K" }) do n_types[#n_types + 1] = ty end
+    end
+
+    it("exists for the float, Q8_0 (and at avx512 the K) weights", function()
       local simd_n = core.kernels_info(isa).simd_n
-      for _, ty in ipairs({ "F32", "F16", "Q8_0" }) do
+      for _, ty in ipairs(n_types) do
         assert.is_true(simd_n[ty] == true, isa .. " lacks vec_dot_n " .. ty)
       end
     end)
 
-    for _, ty in ipairs({ "F32", "F16", "Q8_0" }) do
+    for _, ty in ipairs(n_types) do
       it(ty .. " equals vec_dot bit for bit and matches the reference", function()
         for _, n in ipairs(lengths(ty)) do
           for _, nt in ipairs({ 1, 2, 3, 4, 5, 7, 8, 16, 17 }) do

@@ -412,3 +412,129 @@ void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x,
     FOR_TILES(nt, CALL)
 #undef CALL
 }
+
+/* Q4_K / Q5_K x Q8_K as dot_k4_512: the 64-weight vectors and the scale
+ * broadcasts of a super-block are built once per pass. */
+LL_INLINE void dotn_k4_512(int n, float *s, size_t ss, const void *vx, const uint8_t *y, size_t ys, const int M,
+                           const bool five) {
+    const size_t bs = five ? sizeof(ll_block_q5_K) : sizeof(ll_block_q4_K);
+    const uint8_t *xb = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    __m512 acc[4];
+    __m128 accm[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) {
+        acc[t] = _mm512_setzero_ps();
+        accm[t] = _mm_setzero_ps();
+    }
+    for (int b = 0; b < n / LL_QK_K; b++, xb += bs) {
+        const ll_block_q4_K *x4 = (const ll_block_q4_K *)xb;
+        const ll_block_q5_K *x5 = (const ll_block_q5_K *)xb;
+        const uint8_t *qs = five ? x5->qs : x4->qs;
+        __m128i sc16, m16;
+        ll_k4_scales(five ? x5->scales : x4->scales, &sc16, &m16);
+        __m256i h = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
+        __m512i u[4], sc[4];
+        LL_UNROLL
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
+                h = _mm256_srli_epi16(h, 2);
+            }
+            u[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            sc[c] = bcast2_epi16(sc16, 2 * c);
+        }
+        const float dx = ll_h2f(five ? x5->d : x4->d), dminx = ll_h2f(five ? x5->dmin : x4->dmin);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_K *yb = (const ll_block_q8_K *)(y + (size_t)t * ys) + b;
+            __m512i isum = _mm512_setzero_si512();
+            LL_UNROLL
+            for (int c = 0; c < 4; c++) {
+                const __m512i p = _mm512_maddubs_epi16(u[c], _mm512_loadu_si512((const void *)(yb->qs + 64 * c)));
+                isum = _mm512_dpwssd_epi32(isum, p, sc[c]);
+            }
+            const float d = yb->d * dx, dmin = yb->d * dminx;
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc[t]);
+            accm[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(ll_k4_mins(m16, yb->bsums)), accm[t]);
+        }
+    }
+    LL_UNROLL
+    for (int t = 0; t < M; t++) {
+        __m128 m = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[(size_t)t * ss] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(m);
+    }
+}
+
+void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+/* Q6_K x Q8_K as ll_vec_dot_q6_K_avx512: the four 64-weight vectors and
+ * their scale vectors are built once per pass. */
+LL_INLINE void dotn_q6_K_512(int n, float *s, size_t ss, const ll_block_q6_K *x, const uint8_t *y, size_t ys,
+                             const int M) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512i gidx[4];
+    LL_UNROLL
+    for (int q = 0; q < 4; q++) {
+        short t[32];
+        for (int i = 0; i < 32; i++) t[i] = (short)(4 * q + i / 8);
+        gidx[q] = _mm512_loadu_si512((const void *)t);
+    }
+    __m512 acc[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b < n / LL_QK_K; b++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
+        const __m512i scw = _mm512_castsi256_si512(sc16);
+        __m512i w[4], sc[4];
+        LL_UNROLL
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512((const void *)(x[b].ql + 64 * h));
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));
+            w[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
+            w[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
+            sc[2 * h] = _mm512_permutexvar_epi16(gidx[2 * h], scw);
+            sc[2 * h + 1] = _mm512_permutexvar_epi16(gidx[2 * h + 1], scw);
+        }
+        const float dx = ll_h2f(x[b].d);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_K *yb = (const ll_block_q8_K *)(y + (size_t)t * ys) + b;
+            const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)yb->bsums), sc16);
+            __m512i isum = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
+            LL_UNROLL
+            for (int h = 0; h < 2; h++) {
+                const __m512i p0 = _mm512_maddubs_epi16(w[2 * h], _mm512_loadu_si512((const void *)(yb->qs + 128 * h)));
+                const __m512i p1 = _mm512_maddubs_epi16(w[2 * h + 1], _mm512_loadu_si512((const void *)(yb->qs + 128 * h + 64)));
+                isum = _mm512_dpwssd_epi32(isum, p0, sc[2 * h]);
+                isum = _mm512_dpwssd_epi32(isum, p1, sc[2 * h + 1]);
+            }
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(yb->d * dx), _mm512_cvtepi32_ps(isum), acc[t]);
+        }
+    }
+    LL_UNROLL
+    for (int t = 0; t < M; t++) s[(size_t)t * ss] = _mm512_reduce_add_ps(acc[t]);
+}
+
+void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_q6_K_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}

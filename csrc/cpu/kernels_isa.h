@@ -35,4 +35,9 @@ LL_DECLARE_ISA(avx2)
 LL_DECLARE_ISA(avx512)
 #undef LL_DECLARE_ISA
 
+/* vec_dot_n of the K formats: AVX-512 only (AVX2 loops its vec_dot). */
+void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+
 #endif

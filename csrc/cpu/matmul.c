@@ -12,9 +12,14 @@
 
 #ifdef LL_HAVE_OPENBLAS
 #include <cblas.h>
-/* Prompt batches at least this long go through sgemm on dequantized tiles:
- * measured on the micro models, per-row dot products win below it. */
-#define BLAS_MIN_T 32
+/* Prompt batches at least this long go through sgemm on dequantized tiles.
+ * Above the largest decode step (64 sequences x 1 token): sgemm rounds
+ * differently from the dot kernels (and skips the activation quantization
+ * of the quantized types), so a step must never switch kernels with the
+ * number of sequences in it. With vec_dot_n the dot kernels are as fast up
+ * to there (micro models, Q4_K_M: 2-3x faster at 32-64 tokens, as the
+ * sgemm path dequantizes the 151936-row output matrix per call). */
+#define BLAS_MIN_T 65
 /* Rows of a weight dequantized at once per thread (tile <= 256 x K floats). */
 #define BLAS_TILE 256
 #endif

@@ -134,11 +134,12 @@ local function finish_empty(self, r)
   if self.on_done and self.on_done(r.req, res) == false then self.stopped = true end
 end
 
--- Fills free slots from the queue: one decode call for the new prompt prefixes
--- (no logits kept), then forks for the requests whose prefix a slot holds.
+-- Fills free slots from the queue: one decode call per new prompt prefix (no
+-- logits kept; alone, so its numbers never depend on the other prompts
+-- admitted with it), then forks for the requests whose prefix a slot holds.
 function Batch:_admit()
   local c = self.ctx
-  local toks, seqs, want, forks, fresh = {}, {}, {}, {}, {}
+  local prefills, forks, fresh = {}, {}, {}
   for s = 0, self.parallel - 1 do
     if self.slots[s] == nil then
       local r
@@ -174,9 +175,11 @@ function Batch:_admit()
           fresh[s] = "fork"
         else
           fresh[s] = "prefill"
+          local toks, seqs, want = {}, {}, {}
           for i = 1, P - 1 do
-            toks[#toks + 1] = ids[i]; seqs[#seqs + 1] = s; want[#want + 1] = false
+            toks[i] = ids[i]; seqs[i] = s; want[i] = false
           end
+          prefills[#prefills + 1] = { toks, seqs, want }
           self.prompt_tokens = self.prompt_tokens + P - 1
         end
         r.g.holders[s] = true
@@ -188,8 +191,8 @@ function Batch:_admit()
       self.busy = self.busy + 1
     end
   end
-  if #toks > 0 then
-    local ok, err = c:decode(toks, seqs, want)
+  for _, p in ipairs(prefills) do
+    local ok, err = c:decode(p[1], p[2], p[3])
     if not ok then return nil, err end
   end
   for _, f in ipairs(forks) do
