@@ -16,9 +16,9 @@
  * Above the largest decode step (64 sequences x 1 token): sgemm rounds
  * differently from the dot kernels (and skips the activation quantization
  * of the quantized types), so a step must never switch kernels with the
- * number of sequences in it. With vec_dot_n the dot kernels are as fast up
- * to there (micro models, Q4_K_M: 2-3x faster at 32-64 tokens, as the
- * sgemm path dequantizes the 151936-row output matrix per call). */
+ * number of sequences in it. With vec_dot_n the dot kernels keep up to
+ * there (micro models at 32-64 tokens: about even for F16, 2-3x faster for
+ * Q4_K_M, whose sgemm path dequantizes the 151936-row output per call). */
 #define BLAS_MIN_T 65
 /* Rows of a weight dequantized at once per thread (tile <= 256 x K floats). */
 #define BLAS_TILE 256
