@@ -34,6 +34,9 @@ typedef struct ll_backend_ops {
      * GPU assist's buffers for the CPU one. Optional (NULL: 0). */
     size_t (*device_bytes)(const ll_backend *be);
     void (*free)(ll_backend *be);
+    /* Runs fn(ith, nth, arg) on the backend's host threads (the CPU pool);
+     * optional (NULL: none to lend). */
+    void (*parallel)(ll_backend *be, void (*fn)(int ith, int nth, void *arg), void *arg);
 } ll_backend_ops;
 
 struct ll_backend {

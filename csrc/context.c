@@ -159,3 +159,12 @@ int ll_context_decode(ll_context *c, int n, const int32_t *tokens, const int32_t
     }
     return 0;
 }
+
+void ll_context_parallel(ll_context *c, void (*fn)(int ith, int nth, void *arg), void *arg) {
+    for (int b = 0; b < c->n_be; b++)
+        if (c->be[b]->ops->parallel) {
+            c->be[b]->ops->parallel(c->be[b], fn, arg);
+            return;
+        }
+    fn(0, 1, arg);
+}

@@ -41,5 +41,7 @@ int ll_context_decode(ll_context *c, int n, const int32_t *tokens, const int32_t
                       const int32_t *pos, const bool *want, ll_error *e);
 /* Logits row i (0-based, in the order requested) of the last decode; NULL if out of range. */
 const float *ll_context_logits(const ll_context *c, int i);
+/* Runs fn(ith, nth, arg) on the context's CPU threads (nth = 1 when it has none). */
+void ll_context_parallel(ll_context *c, void (*fn)(int ith, int nth, void *arg), void *arg);
 
 #endif

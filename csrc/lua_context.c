@@ -1,10 +1,11 @@
-/* Context userdata: c:eval, c:logits, c:pos, c:clear, c:trim, c:fork.
+/* Context userdata: c:eval, c:logits, c:sample, c:pos, c:clear, c:trim, c:fork.
  * The context keeps its model userdata alive through its uservalue. */
 #include "lua_luallm.h"
 #include "lua_model.h"
 #include "lua_floatbuf.h"
 #include "lua_logits.h"
 #include "context.h"
+#include "sample_rows.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,53 @@ static int c_logits_buf(lua_State *L) {
     return 1;
 }
 
+/* c:sample(samplers [, out]) -> out | nil, msg: samplers[i] draws from
+ * logits row i of the last decode, all rows in one call (in parallel on the
+ * context's threads, logits read in place); out[i] = the id (out: a table to
+ * reuse, else a new one). Samplers with Lua stages are refused: use
+ * s:sample(c:logits(i)) for those. Each sampler sees exactly what
+ * s:sample(c:logits(i)) would give it; nothing is accepted (s:accept). */
+static int c_sample(lua_State *L) {
+    ll_context *c = check_ctx(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const int n = (int)ll_rawlen(L, 2);
+    if (n > c->n_logits)
+        return ll_pushfail(L, lua_pushfstring(L, "sample: %d samplers for %d logits rows", n, c->n_logits));
+    lua_settop(L, 3);
+    if (lua_isnil(L, 3)) {
+        lua_pop(L, 1);
+        lua_createtable(L, n, 0);
+    } else {
+        luaL_checktype(L, 3, LUA_TTABLE);
+    }
+    /* scratch owned by Lua: nothing leaks when a check below raises */
+    ll_sampler_chain **chains = ll_newuserdata(L, (size_t)(n > 0 ? n : 1) * (sizeof *chains + sizeof(int32_t)));
+    int32_t *ids = (int32_t *)(chains + (n > 0 ? n : 1));
+    ll_error e;
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, i + 1);
+        chains[i] = ll_lua_sampler_chain_c(L, -1, &e);
+        lua_pop(L, 1);
+        if (!chains[i]) return ll_pushfail(L, lua_pushfstring(L, "sample: samplers[%d]: %s", i + 1, e.msg));
+    }
+    if (ll_sample_rows(c, n, chains, ids, &e)) return ll_pushfail(L, e.msg);
+    lua_pop(L, 1);
+    for (int i = 0; i < n; i++) {
+        ll_pushint(L, ids[i]);
+        lua_rawseti(L, 3, i + 1);
+    }
+    /* a reused table: drop the ids of a bigger earlier step */
+    for (int i = n + 1;; i++) {
+        lua_rawgeti(L, 3, i);
+        const bool more = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (!more) break;
+        lua_pushnil(L);
+        lua_rawseti(L, 3, i);
+    }
+    return 1;
+}
+
 /* c:argmax(i) -> token id with the largest logit in row i (0-based id) */
 static int c_argmax(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
@@ -244,7 +292,7 @@ static int c_info(lua_State *L) {
 void ll_lua_open_context(lua_State *L) {
     static const luaL_Reg meta[] = {
         {"__gc", c_close}, {"close", c_close}, {"eval", c_eval}, {"decode", c_decode},
-        {"logits", c_logits}, {"logits_buf", c_logits_buf}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
+        {"logits", c_logits}, {"sample", c_sample}, {"logits_buf", c_logits_buf}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
         {"trim", c_trim}, {"fork", c_fork}, {"info", c_info},
         {NULL, NULL},
     };

@@ -31,6 +31,9 @@ struct ll_error;
 /* lua_sampler.c: a fresh copy (same stages, new state) of the sampler at idx,
  * for use off the Lua thread; NULL with e set when it holds a Lua stage. */
 struct ll_sampler_chain *ll_lua_sampler_clone_c(lua_State *L, int idx, struct ll_error *e);
+/* lua_sampler.c: the chain of the sampler at idx itself (state shared), for
+ * sampling in C; NULL with e set when it is no sampler or holds a Lua stage. */
+struct ll_sampler_chain *ll_lua_sampler_chain_c(lua_State *L, int idx, struct ll_error *e);
 void ll_lua_open_job(lua_State *L);     /* lua_job.c: core.job_start */
 void ll_lua_open_ppl(lua_State *L);     /* lua_ppl.c: core.ppl_nll, core.ppl_kld */
 void ll_lua_open_quantize(lua_State *L); /* lua_quantize.c: core.quantize */

@@ -6,8 +6,12 @@
  *   core.quantize_act(type, isa, floats) -> bytes       the isa's activation quantizer
  *   core.vec_dot(type, isa, wbytes, act_floats) -> s    act quantized by the isa's quantizer
  *   core.quant_test_dot(type, isa, n, seed, mode) -> ref, simd, scale, act_same
- *   core.kernels_info([isa]) -> {isa = name, simd = {TYPE = true, ...}}
- *   core.bench_vec_dot(type, isa, bytes, n, min_s) -> s_per_pass, bytes_per_pass, rows
+ *   core.quant_test_dot_n(type, isa, n, nt, seed) -> same, err  vec_dot_n on nt random
+ *       activation rows: same = every result bit-equal to the isa's vec_dot,
+ *       err = max |ref - simd| / scale against the scalar reference
+ *   core.kernels_info([isa]) -> {isa = name, simd = {TYPE = true, ...}, simd_n = {...}}
+ *   core.bench_vec_dot(type, isa, bytes, n, min_s [, nt]) -> s_per_pass, bytes_per_pass, rows
+ *       (nt > 1: each row against nt activations through vec_dot_n)
  * floats: a floatbuf or a table of numbers. Scratch memory is Lua userdata,
  * so a raised error cannot leak it. */
 #include "lua_luallm.h"
@@ -207,6 +211,53 @@ static int l_quant_test_dot(lua_State *L) {
     return 4;
 }
 
+static int l_quant_test_dot_n(lua_State *L) {
+    int id;
+    const ll_type_traits *t = arg_type(L, 1, "vec_dot", &id);
+    if (!t) return ll_pushfail(L, lua_tostring(L, -1));
+    const ll_cpu_kernels *k = arg_isa(L, 2);
+    if (!k) return ll_pushfail(L, lua_tostring(L, -1));
+    if (!k->vec_dot_n[id]) return ll_pushfail(L, lua_pushfstring(L, "%s: no vec_dot_n at %s", t->name, k->isa));
+    const int64_t n = (int64_t)luaL_checknumber(L, 3);
+    const int nt = (int)luaL_checknumber(L, 4);
+    ll_rng rng;
+    ll_rng_seed(&rng, (uint64_t)luaL_optnumber(L, 5, 1));
+    const ll_type vdt = t->vec_dot_type;
+    const ll_type_traits *at = ll_type_get(vdt);
+    if (n <= 0 || n > (1 << 20) || n % t->blck_size || n % at->blck_size || nt < 1 || nt > 256)
+        return ll_pushfail(L, lua_pushfstring(L, "%s: bad row length %d or count %d", t->name, (int)n, nt));
+    const size_t wb = ll_row_size((ll_type)id, n), ab = ll_row_size(vdt, n);
+    float *xf = scratch(L, (size_t)n * sizeof(float)), *af = scratch(L, (size_t)n * sizeof(float));
+    uint8_t *w = scratch(L, wb), *aref = scratch(L, ab * (size_t)nt), *asimd = scratch(L, ab * (size_t)nt);
+    /* results at a stride of 3 floats, to check s_stride is honoured */
+    float *sn = scratch(L, sizeof(float) * 3 * (size_t)nt);
+    ll_testgen_floats(&rng, xf, n);
+    t->from_float(xf, w, n);
+    t->to_float(w, xf, n);
+    for (int r = 0; r < nt; r++) {
+        ll_testgen_floats(&rng, af, n);
+        at->from_float(af, aref + (size_t)r * ab, n);
+        k->quantize_act[vdt](af, asimd + (size_t)r * ab, n);
+    }
+    k->vec_dot_n[id]((int)n, nt, sn, 3, w, asimd, ab);
+    bool same = true;
+    double err = 0;
+    for (int r = 0; r < nt; r++) {
+        float one, ref;
+        k->vec_dot[id]((int)n, &one, w, asimd + (size_t)r * ab);
+        t->vec_dot((int)n, &ref, w, aref + (size_t)r * ab);
+        same &= memcmp(&one, &sn[3 * r], sizeof one) == 0;
+        at->to_float(aref + (size_t)r * ab, af, n);
+        double scale = 0;
+        for (int64_t i = 0; i < n; i++) scale += fabs((double)xf[i] * af[i]);
+        const double e = scale > 0 ? fabs((double)ref - sn[3 * r]) / scale : fabs((double)ref - sn[3 * r]);
+        if (e > err) err = e;
+    }
+    lua_pushboolean(L, same);
+    lua_pushnumber(L, err);
+    return 2;
+}
+
 static int l_kernels_info(lua_State *L) {
     const ll_cpu_kernels *k = arg_isa(L, 1);
     if (!k) return ll_pushfail(L, lua_tostring(L, -1));
@@ -222,6 +273,15 @@ static int l_kernels_info(lua_State *L) {
         }
     }
     lua_setfield(L, -2, "simd");
+    lua_newtable(L);
+    for (int i = 0; i < LL_TYPE_COUNT; i++) {
+        const ll_type_traits *t = ll_type_get(i);
+        if (t && k->vec_dot_n[i]) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, t->name);
+        }
+    }
+    lua_setfield(L, -2, "simd_n");
     return 1;
 }
 
@@ -234,7 +294,10 @@ static int l_bench_vec_dot(lua_State *L) {
     const double total = luaL_checknumber(L, 3);
     const int64_t n = (int64_t)luaL_checknumber(L, 4);
     const double min_s = luaL_optnumber(L, 5, 1.0);
+    const int nt = (int)luaL_optnumber(L, 6, 1);
     const ll_type vdt = t->vec_dot_type;
+    if (nt < 1 || nt > 256 || (nt > 1 && !k->vec_dot_n[id]))
+        return ll_pushfail(L, lua_pushfstring(L, "%s: no vec_dot_n for %d activations", t->name, nt));
     if (n <= 0 || n > (1 << 24) || n % t->blck_size || n % ll_type_get(vdt)->blck_size)
         return ll_pushfail(L, lua_pushfstring(L, "%s: bad row length %d", t->name, (int)n));
     const size_t rb = ll_row_size((ll_type)id, n);
@@ -242,24 +305,35 @@ static int l_bench_vec_dot(lua_State *L) {
     if ((double)rows * (double)rb > 8e9) return ll_pushfail(L, "bench: matrix too large");
     uint8_t *w = scratch(L, (size_t)rows * rb);
     float *af = scratch(L, (size_t)n * sizeof(float));
-    void *a = scratch(L, ll_row_size(vdt, n));
+    const size_t ab = ll_row_size(vdt, n);
+    uint8_t *a = scratch(L, ab * (size_t)nt);
+    float *s = scratch(L, sizeof(float) * (size_t)nt);
     ll_rng rng;
     ll_rng_seed(&rng, 42);
     for (int64_t r = 0; r < rows; r++) ll_testgen_raw_weights(&rng, (ll_type)id, w + (size_t)r * rb, n);
-    ll_testgen_floats(&rng, af, n);
-    k->quantize_act[vdt](af, a, n);
+    for (int r = 0; r < nt; r++) {
+        ll_testgen_floats(&rng, af, n);
+        k->quantize_act[vdt](af, a + (size_t)r * ab, n);
+    }
     ll_vec_dot_fn dot = k->vec_dot[id];
+    ll_vec_dot_n_fn dotn = k->vec_dot_n[id];
     volatile float sink = 0;
-    float s;
-    for (int64_t r = 0; r < rows; r++) { dot((int)n, &s, w + (size_t)r * rb, a); sink += s; }
+#define PASS()                                                                              \
+    for (int64_t r = 0; r < rows; r++) {                                                    \
+        if (nt > 1) dotn((int)n, nt, s, 1, w + (size_t)r * rb, a, ab);                      \
+        else dot((int)n, s, w + (size_t)r * rb, a);                                         \
+        sink += s[0];                                                                       \
+    }
+    PASS()
     int passes = 0;
     const double t0 = ll_now_ms();
     double el;
     do {
-        for (int64_t r = 0; r < rows; r++) { dot((int)n, &s, w + (size_t)r * rb, a); sink += s; }
+        PASS()
         passes++;
         el = (ll_now_ms() - t0) / 1000.0;
     } while (el < min_s);
+#undef PASS
     (void)sink;
     lua_pushnumber(L, el / passes);
     lua_pushnumber(L, (double)rows * (double)rb);
@@ -271,6 +345,7 @@ void ll_lua_open_quants(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"quantize", l_quantize}, {"dequantize", l_dequantize}, {"quantize_act", l_quantize_act},
         {"vec_dot", l_vec_dot}, {"quant_test_dot", l_quant_test_dot}, {"kernels_info", l_kernels_info},
+        {"quant_test_dot_n", l_quant_test_dot_n},
         {"bench_vec_dot", l_bench_vec_dot},
         {NULL, NULL},
     };

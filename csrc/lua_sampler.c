@@ -548,6 +548,19 @@ static int m_gc(lua_State *L) {
 /* A fresh copy of the chain of the sampler at idx for a thread that has no
  * Lua state (lua_job.c); NULL with e set when idx is not a sampler or one of
  * its stages is a Lua function. */
+ll_sampler_chain *ll_lua_sampler_chain_c(lua_State *L, int idx, ll_error *e) {
+    sampler_ud *u = ll_testudata(L, idx, SAMPLER_MT);
+    if (!u || !u->chain) {
+        ll_err(e, "expected a sampler (llm.sampler)");
+        return NULL;
+    }
+    if (u->n_fns > 0) {
+        ll_err(e, "the sampler has a Lua stage (sample it with s:sample)");
+        return NULL;
+    }
+    return u->chain;
+}
+
 ll_sampler_chain *ll_lua_sampler_clone_c(lua_State *L, int idx, ll_error *e) {
     sampler_ud *u = ll_testudata(L, idx, SAMPLER_MT);
     if (!u || !u->chain) {

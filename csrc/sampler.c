@@ -330,9 +330,15 @@ int32_t ll_sampler_sample(ll_sampler_chain *c, const float *logits, int n_vocab,
         c->cand_cap = (size_t)n_vocab;
     }
     ll_cand_array a;
-    ll_cand_fill(&a, c->cand, logits, (size_t)n_vocab);
+    size_t first = 0;
+    /* the usual chain starts with top_p: its nucleus straight from the logits */
+    if (c->n > 0 && c->stages[0]->kind == ST_TOP_P &&
+        ll_top_p_from_logits(logits, (size_t)n_vocab, c->stages[0]->f, c->cand, &a) == 0)
+        first = 1;
+    else
+        ll_cand_fill(&a, c->cand, logits, (size_t)n_vocab);
     c->busy = true;
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = first; i < c->n; i++) {
         /* every stage runs even once one candidate is left, so dist draws
          * once per call and the RNG stream never depends on the logits */
         if (stage_apply(c->stages[i], &a, call, e) != 0) {
@@ -342,6 +348,12 @@ int32_t ll_sampler_sample(ll_sampler_chain *c, const float *logits, int n_vocab,
     }
     c->busy = false;
     return a.data[ll_cand_best(&a)].id;
+}
+
+bool ll_sampler_chain_has_custom(const ll_sampler_chain *c) {
+    for (size_t i = 0; i < c->n; i++)
+        if (c->stages[i]->kind == ST_CUSTOM) return true;
+    return false;
 }
 
 void ll_sampler_accept(ll_sampler_chain *c, int32_t id) {

@@ -76,6 +76,10 @@ void ll_apply_temperature(ll_cand_array *a, float t);
 void ll_apply_top_k(ll_cand_array *a, size_t k);
 /* Keeps the smallest set of best candidates whose probability reaches p. */
 void ll_apply_top_p(ll_cand_array *a, float p);
+/* ll_cand_fill(a, buf, logits, n) then ll_apply_top_p(a, p), computed without
+ * the full candidate array (sampler_top_p.c); returns 1, having done
+ * nothing, in the rare cases it leaves to those two. */
+int ll_top_p_from_logits(const float *logits, size_t n, float p, ll_cand *buf, ll_cand_array *a);
 /* Keeps candidates with probability >= p * (max probability). */
 void ll_apply_min_p(ll_cand_array *a, float p);
 /* Locally typical sampling: keeps the candidates whose surprise -log p is
@@ -140,6 +144,9 @@ const ll_sampler_stage *ll_sampler_chain_stage(const ll_sampler_chain *c, size_t
  * chain is already sampling: a custom stage may not re-enter its chain). */
 int32_t ll_sampler_sample(ll_sampler_chain *c, const float *logits, int n_vocab,
                           void *call, ll_error *e);
+/* True when a stage is custom: the chain may call back into its owner (Lua)
+ * and must be sampled on the owner's thread. */
+bool ll_sampler_chain_has_custom(const ll_sampler_chain *c);
 /* Records an emitted token (penalty history, custom stages). */
 void ll_sampler_accept(ll_sampler_chain *c, int32_t id);
 /* Back to the state right after construction. */

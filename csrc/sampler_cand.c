@@ -119,7 +119,24 @@ size_t ll_logits_top(const float *logits, size_t n, size_t k, ll_cand *out) {
         out[i].p = 0.0f;
     }
     for (size_t i = k / 2; i-- > 0;) sift_down(out, k, i);
-    for (size_t j = k; j < n; j++) {
+    /* A later id is better than the root only with a strictly greater logit
+     * (ties go to the lower id, and every id in the heap is lower): blocks
+     * with no logit above the root are skipped in one branch-free test. */
+    size_t j = k;
+    for (; j + 16 <= n; j += 16) {
+        const float r = out[0].logit;
+        int any = 0;
+        for (int q = 0; q < 16; q++) any |= logits[j + q] > r;
+        if (!any) continue;
+        for (size_t q = j; q < j + 16; q++) {
+            ll_cand c = {(int32_t)q, isnan(logits[q]) ? -INFINITY : logits[q], 0.0f};
+            if (better(&c, &out[0])) {
+                out[0] = c;
+                sift_down(out, k, 0);
+            }
+        }
+    }
+    for (; j < n; j++) {
         ll_cand c = {(int32_t)j, isnan(logits[j]) ? -INFINITY : logits[j], 0.0f};
         if (better(&c, &out[0])) {
             out[0] = c;

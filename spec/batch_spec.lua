@@ -100,6 +100,34 @@ describe("batch", function()
     end
   end)
 
+  -- Seeded samples must not depend on the batch: every step's matmuls use
+  -- the same kernels at any parallel (vec_dot_n is bit-identical to vec_dot,
+  -- sgemm only above 64 tokens), each prompt is prefilled alone, and
+  -- c:sample draws each row as s:sample would. Both the F16 model and a
+  -- quantized one (Q8_K activations, where sgemm would differ most).
+  for _, path in ipairs({ MODEL, "models/quant/micro-r1-qwen2-q4_k_m.llamacpp.gguf" }) do
+    it("seeded samples are the same at parallel 1, 3 and 7 (" .. path .. ")", function()
+      local p = shared.need(path)
+      if not p then return end
+      local mm = path == MODEL and model() or assert(llm.load(p))
+      local qs = { "What is 12 + 7?", "How many r in strawberry?", "What is 3 * 4?", "Spell cat backwards.",
+                   "What is 100 - 1?", "Multiply 9 by 3.", "What is 7851 + 3?" }
+      local function run(par)
+        local b = assert(batch.new(mm, { parallel = par }))
+        for i, q in ipairs(qs) do
+          assert(b:add({ prompt = mm:chat_template({ { role = "user", content = q } }), max_tokens = 24,
+                         sampler = { temperature = 0.6, top_p = 0.95, seed = i } }))
+        end
+        return assert(b:run())
+      end
+      local r1, r3, r7 = run(1), run(3), run(7)
+      for i = 1, #qs do
+        assert.same(r1[i].tokens, r3[i].tokens)
+        assert.same(r1[i].tokens, r7[i].tokens)
+      end
+    end)
+  end
+
   it("handles max_tokens = 0, stop strings and bad requests", function()
     if not model() then return end
     local b = assert(batch.new(m, { parallel = 2 }))

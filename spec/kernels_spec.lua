@@ -122,6 +122,44 @@ for _, isa in ipairs(isas) do
   end)
 end
 
+-- vec_dot_n: one weight row against nt activation rows. Each result must be
+-- bit-identical to the level's vec_dot (so a batched decode computes every
+-- token exactly as an unbatched one) and within the usual tolerance of the
+-- scalar reference; nt covers a full tile of 4, partial tiles and several.
+for _, isa in ipairs(isas) do
+  describe(isa .. " vec_dot_n", function()
+    local n_types = { "F32", "F16", "Q8_0" }
+    if isa == "avx512" then
+      for _, ty in ipairs({ "Q4_K", "Q5_K", "Q6_K" }) do n_types[#n_types + 1] = ty end
+    end
+
+    it("exists for the float, Q8_0 (and at avx512 the K) weights", function()
+      local simd_n = core.kernels_info(isa).simd_n
+      for _, ty in ipairs(n_types) do
+        assert.is_true(simd_n[ty] == true, isa .. " lacks vec_dot_n " .. ty)
+      end
+    end)
+
+    for _, ty in ipairs(n_types) do
+      it(ty .. " equals vec_dot bit for bit and matches the reference", function()
+        for _, n in ipairs(lengths(ty)) do
+          for _, nt in ipairs({ 1, 2, 3, 4, 5, 7, 8, 16, 17 }) do
+            local same, err = assert(core.quant_test_dot_n(ty, isa, n, nt, n + nt))
+            assert.is_true(same, ("%s n=%d nt=%d: differs from vec_dot"):format(ty, n, nt))
+            assert.is_true(err <= 1e-5, ("%s n=%d nt=%d: rel err %g"):format(ty, n, nt, err))
+          end
+        end
+      end)
+    end
+
+    it("is refused where the level has none", function()
+      local r, msg = core.quant_test_dot_n("Q4_K", "scalar", 256, 4, 1)
+      assert.is_nil(r)
+      assert.truthy(msg:find("vec_dot_n", 1, true))
+    end)
+  end)
+end
+
 describe("vec_dot hook", function()
   it("computes a dot product from bytes and floats", function()
     local w = assert(core.quantize("Q8_0", { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,

@@ -132,9 +132,11 @@ static size_t cpu_device_bytes(const ll_backend *b) {
 #endif
 }
 
+static void cpu_parallel(ll_backend *b, ll_pool_fn fn, void *arg) { ll_pool_run(((cpu_backend *)b)->pool, fn, arg); }
+
 static const ll_backend_ops cpu_ops = {
     .name = "cpu", .layers = cpu_layers, .output = cpu_output, .bytes = cpu_bytes,
-    .device_bytes = cpu_device_bytes, .free = cpu_free,
+    .device_bytes = cpu_device_bytes, .free = cpu_free, .parallel = cpu_parallel,
 };
 
 /* Page-aligned, whole pages: no two buffers share a page, so page-locking one

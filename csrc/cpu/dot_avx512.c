@@ -272,3 +272,269 @@ void ll_vec_dot_q6_K_avx512(int n, float *s, const void *vx, const void *vy) {
     }
     *s = _mm512_reduce_add_ps(acc);
 }
+
+/* ---- one weight row x up to 4 activation rows per pass (vec_dot_n) ----
+ * Each activation keeps the accumulators and the order of operations of
+ * the single-row kernel above, so results are bit-identical to it; the row
+ * is loaded (and converted) once per pass instead of once per activation.
+ * M is a constant at every call (switch below), so the arrays live in
+ * registers. */
+
+#define LL_INLINE static inline __attribute__((always_inline))
+
+/* Calls body(M) with M = min(4, nt - t0) as a constant, for t0 = 0, 4, ... */
+#define FOR_TILES(nt, call)                         \
+    for (int t0 = 0; t0 < (nt); t0 += 4) {          \
+        switch ((nt) - t0 >= 4 ? 4 : (nt) - t0) {   \
+        case 4: call(4); break;                     \
+        case 3: call(3); break;                     \
+        case 2: call(2); break;                     \
+        default: call(1); break;                    \
+        }                                           \
+    }
+
+/* Four _mm512_reduce_add_ps at once, with the same pairings in the same
+ * order (lanes i + 8, then i + 4, then i + 2, then i + 1; float addition is
+ * commutative), so each sum is bit-identical to the single reduction. */
+LL_INLINE __m128 reduce4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 v = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(3, 1, 3, 1)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
+}
+
+LL_INLINE void dotn_float_512(int n, float *s, size_t ss, const void *vx, const uint8_t *y, size_t ys,
+                              const int M, const bool half) {
+    __m512 a[4][4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) a[t][0] = a[t][1] = a[t][2] = a[t][3] = _mm512_setzero_ps();
+#define W(off) (half ? load_f16x16((const ll_fp16 *)vx + (off)) : _mm512_loadu_ps((const float *)vx + (off)))
+#define Y(t, off) _mm512_loadu_ps((const float *)(y + (size_t)(t) * ys) + (off))
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const __m512 w0 = W(i), w1 = W(i + 16), w2 = W(i + 32), w3 = W(i + 48);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            a[t][0] = _mm512_fmadd_ps(w0, Y(t, i), a[t][0]);
+            a[t][1] = _mm512_fmadd_ps(w1, Y(t, i + 16), a[t][1]);
+            a[t][2] = _mm512_fmadd_ps(w2, Y(t, i + 32), a[t][2]);
+            a[t][3] = _mm512_fmadd_ps(w3, Y(t, i + 48), a[t][3]);
+        }
+    }
+    for (; i + 16 <= n; i += 16) {
+        const __m512 w0 = W(i);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) a[t][0] = _mm512_fmadd_ps(w0, Y(t, i), a[t][0]);
+    }
+    if (i < n) {
+        const __mmask16 m = tail_mask(n - i);
+        const __m512 w = half ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const ll_fp16 *)vx + i))
+                              : _mm512_maskz_loadu_ps(m, (const float *)vx + i);
+        LL_UNROLL
+        for (int t = 0; t < M; t++)
+            a[t][1] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, (const float *)(y + (size_t)t * ys) + i), a[t][1]);
+    }
+#undef W
+#undef Y
+    __m512 r[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) r[t] = _mm512_add_ps(_mm512_add_ps(a[t][0], a[t][1]), _mm512_add_ps(a[t][2], a[t][3]));
+    if (M == 4) {
+        float out[4];
+        _mm_storeu_ps(out, reduce4_512(r[0], r[1], r[2], r[3]));
+        LL_UNROLL
+        for (int t = 0; t < 4; t++) s[(size_t)t * ss] = out[t];
+    } else {
+        LL_UNROLL
+        for (int t = 0; t < M; t++) s[(size_t)t * ss] = _mm512_reduce_add_ps(r[t]);
+    }
+}
+
+void ll_vec_dot_n_f32_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_float_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+void ll_vec_dot_n_f16_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_float_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+/* Q8_0 x Q8_0 as DOT_32x4: |x| and x's sign mask are computed once per pass. */
+LL_INLINE void dotn_q8_0_512(int n, float *s, size_t ss, const ll_block_q8_0 *x, const uint8_t *y, size_t ys,
+                             const int M) {
+    const int nb = n / LL_QK8_0;
+    __m512 acc0[4], acc1[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
+    const __m512i z = _mm512_setzero_si512();
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const ll_fp16 dx[4] = {x[b].d, x[b + 1].d, x[b + 2].d, x[b + 3].d};
+        const __m512i x01 = load_2x32(x[b].qs, x[b + 1].qs), x23 = load_2x32(x[b + 2].qs, x[b + 3].qs);
+        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
+        const __m512i ax01 = _mm512_abs_epi8(x01), ax23 = _mm512_abs_epi8(x23);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(y + (size_t)t * ys);
+            const ll_fp16 dy[4] = {yt[b].d, yt[b + 1].d, yt[b + 2].d, yt[b + 3].d};
+            __m512 d01, d23;
+            scales_4(dx, dy, &d01, &d23);
+            const __m512i y01 = load_2x32(yt[b].qs, yt[b + 1].qs), y23 = load_2x32(yt[b + 2].qs, yt[b + 3].qs);
+            const __m512i i01 = _mm512_dpbusd_epi32(z, ax01, _mm512_mask_sub_epi8(y01, n01, z, y01));
+            const __m512i i23 = _mm512_dpbusd_epi32(z, ax23, _mm512_mask_sub_epi8(y23, n23, z, y23));
+            acc0[t] = _mm512_fmadd_ps(d01, _mm512_cvtepi32_ps(i01), acc0[t]);
+            acc1[t] = _mm512_fmadd_ps(d23, _mm512_cvtepi32_ps(i23), acc1[t]);
+        }
+    }
+    LL_UNROLL
+    for (int t = 0; t < M; t++) {
+        const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(y + (size_t)t * ys);
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
+        if (b < nb) {
+            float r;
+            ll_dot_q8_0_256((nb - b) * LL_QK8_0, &r, &x[b], &yt[b]);
+            sum += r;
+        }
+        s[(size_t)t * ss] = sum;
+    }
+}
+
+void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_q8_0_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+/* Q4_K / Q5_K x Q8_K as dot_k4_512: the 64-weight vectors and the scale
+ * broadcasts of a super-block are built once per pass. */
+LL_INLINE void dotn_k4_512(int n, float *s, size_t ss, const void *vx, const uint8_t *y, size_t ys, const int M,
+                           const bool five) {
+    const size_t bs = five ? sizeof(ll_block_q5_K) : sizeof(ll_block_q4_K);
+    const uint8_t *xb = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    __m512 acc[4];
+    __m128 accm[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) {
+        acc[t] = _mm512_setzero_ps();
+        accm[t] = _mm_setzero_ps();
+    }
+    for (int b = 0; b < n / LL_QK_K; b++, xb += bs) {
+        const ll_block_q4_K *x4 = (const ll_block_q4_K *)xb;
+        const ll_block_q5_K *x5 = (const ll_block_q5_K *)xb;
+        const uint8_t *qs = five ? x5->qs : x4->qs;
+        __m128i sc16, m16;
+        ll_k4_scales(five ? x5->scales : x4->scales, &sc16, &m16);
+        __m256i h = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
+        __m512i u[4], sc[4];
+        LL_UNROLL
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
+                h = _mm256_srli_epi16(h, 2);
+            }
+            u[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            sc[c] = bcast2_epi16(sc16, 2 * c);
+        }
+        const float dx = ll_h2f(five ? x5->d : x4->d), dminx = ll_h2f(five ? x5->dmin : x4->dmin);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_K *yb = (const ll_block_q8_K *)(y + (size_t)t * ys) + b;
+            __m512i isum = _mm512_setzero_si512();
+            LL_UNROLL
+            for (int c = 0; c < 4; c++) {
+                const __m512i p = _mm512_maddubs_epi16(u[c], _mm512_loadu_si512((const void *)(yb->qs + 64 * c)));
+                isum = _mm512_dpwssd_epi32(isum, p, sc[c]);
+            }
+            const float d = yb->d * dx, dmin = yb->d * dminx;
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc[t]);
+            accm[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(ll_k4_mins(m16, yb->bsums)), accm[t]);
+        }
+    }
+    LL_UNROLL
+    for (int t = 0; t < M; t++) {
+        __m128 m = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        s[(size_t)t * ss] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(m);
+    }
+}
+
+void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}
+
+/* Q6_K x Q8_K as ll_vec_dot_q6_K_avx512: the four 64-weight vectors and
+ * their scale vectors are built once per pass. */
+LL_INLINE void dotn_q6_K_512(int n, float *s, size_t ss, const ll_block_q6_K *x, const uint8_t *y, size_t ys,
+                             const int M) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512i gidx[4];
+    LL_UNROLL
+    for (int q = 0; q < 4; q++) {
+        short t[32];
+        for (int i = 0; i < 32; i++) t[i] = (short)(4 * q + i / 8);
+        gidx[q] = _mm512_loadu_si512((const void *)t);
+    }
+    __m512 acc[4];
+    LL_UNROLL
+    for (int t = 0; t < M; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b < n / LL_QK_K; b++) {
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
+        const __m512i scw = _mm512_castsi256_si512(sc16);
+        __m512i w[4], sc[4];
+        LL_UNROLL
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512((const void *)(x[b].ql + 64 * h));
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));
+            w[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
+            w[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
+            sc[2 * h] = _mm512_permutexvar_epi16(gidx[2 * h], scw);
+            sc[2 * h + 1] = _mm512_permutexvar_epi16(gidx[2 * h + 1], scw);
+        }
+        const float dx = ll_h2f(x[b].d);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_K *yb = (const ll_block_q8_K *)(y + (size_t)t * ys) + b;
+            const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)yb->bsums), sc16);
+            __m512i isum = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
+            LL_UNROLL
+            for (int h = 0; h < 2; h++) {
+                const __m512i p0 = _mm512_maddubs_epi16(w[2 * h], _mm512_loadu_si512((const void *)(yb->qs + 128 * h)));
+                const __m512i p1 = _mm512_maddubs_epi16(w[2 * h + 1], _mm512_loadu_si512((const void *)(yb->qs + 128 * h + 64)));
+                isum = _mm512_dpwssd_epi32(isum, p0, sc[2 * h]);
+                isum = _mm512_dpwssd_epi32(isum, p1, sc[2 * h + 1]);
+            }
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(yb->d * dx), _mm512_cvtepi32_ps(isum), acc[t]);
+        }
+    }
+    LL_UNROLL
+    for (int t = 0; t < M; t++) s[(size_t)t * ss] = _mm512_reduce_add_ps(acc[t]);
+}
+
+void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+#define CALL(M) dotn_q6_K_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
+    FOR_TILES(nt, CALL)
+#undef CALL
+}

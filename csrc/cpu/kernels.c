@@ -37,8 +37,9 @@ static const ll_cpu_kernels scalar_kernels = {
     .isa = "scalar",
 };
 
-/* A SIMD level: its own kernels where it has them, the reference elsewhere. */
-#define SIMD_TABLE(name, sfx) \
+/* A SIMD level: its own kernels where it has them, the reference elsewhere;
+ * vdn: its .vec_dot_n initializer. */
+#define SIMD_TABLE(name, sfx, vdn) \
     static const ll_cpu_kernels name = { \
         .vec_dot = { \
             [LL_TYPE_F32] = ll_vec_dot_f32_##sfx, [LL_TYPE_F16] = ll_vec_dot_f16_##sfx, \
@@ -49,6 +50,7 @@ static const ll_cpu_kernels scalar_kernels = {
             [LL_TYPE_Q4_K] = ll_vec_dot_q4_K_##sfx, [LL_TYPE_Q5_K] = ll_vec_dot_q5_K_##sfx, \
             [LL_TYPE_Q6_K] = ll_vec_dot_q6_K_##sfx, \
         }, \
+        vdn \
         .quantize_act = { \
             [LL_TYPE_F32] = ll_f32_from_float, [LL_TYPE_Q8_0] = ll_quantize_q8_0_##sfx, \
             [LL_TYPE_Q8_1] = ll_quantize_q8_1_##sfx, [LL_TYPE_Q8_K] = ll_quantize_q8_K_##sfx, \
@@ -66,8 +68,19 @@ static const ll_cpu_kernels scalar_kernels = {
         .isa = #sfx, \
     };
 
-SIMD_TABLE(avx2_kernels, avx2)
-SIMD_TABLE(avx512_kernels, avx512)
+#define VDN_AVX2 \
+    .vec_dot_n = { \
+        [LL_TYPE_F32] = ll_vec_dot_n_f32_avx2, [LL_TYPE_F16] = ll_vec_dot_n_f16_avx2, \
+        [LL_TYPE_Q8_0] = ll_vec_dot_n_q8_0_avx2, \
+    },
+#define VDN_AVX512 \
+    .vec_dot_n = { \
+        [LL_TYPE_F32] = ll_vec_dot_n_f32_avx512, [LL_TYPE_F16] = ll_vec_dot_n_f16_avx512, \
+        [LL_TYPE_Q8_0] = ll_vec_dot_n_q8_0_avx512, [LL_TYPE_Q4_K] = ll_vec_dot_n_q4_K_avx512, \
+        [LL_TYPE_Q5_K] = ll_vec_dot_n_q5_K_avx512, [LL_TYPE_Q6_K] = ll_vec_dot_n_q6_K_avx512, \
+    },
+SIMD_TABLE(avx2_kernels, avx2, VDN_AVX2)
+SIMD_TABLE(avx512_kernels, avx512, VDN_AVX512)
 
 /* The highest level the CPU supports, ignoring LUALLM_ISA. */
 static ll_isa hardware_isa(void) {

@@ -8,8 +8,18 @@
 #include "quants.h"
 #include "cpu/cpu_features.h"
 
+#include <stddef.h>
+
+/* One weight row against nt activation rows (y + t * y_stride bytes), while
+ * the row is in registers/L1: s[t * s_stride] = vec_dot(n, x, y_t), and each
+ * result is bit-identical to the same level's vec_dot (same accumulation
+ * order), so batching never changes a token's numbers. */
+typedef void (*ll_vec_dot_n_fn)(int n, int nt, float *s, size_t s_stride, const void *x, const void *y,
+                                size_t y_stride);
+
 typedef struct ll_cpu_kernels {
     ll_vec_dot_fn vec_dot[LL_TYPE_COUNT];          /* best per weight type, NULL if unsupported */
+    ll_vec_dot_n_fn vec_dot_n[LL_TYPE_COUNT];      /* multi-activation variant, NULL: loop vec_dot */
     ll_from_float_fn quantize_act[LL_TYPE_COUNT];  /* best activation quantizer per vec_dot_type */
     ll_to_float_fn to_float[LL_TYPE_COUNT];        /* best row dequantizer */
     const char *isa;

@@ -7,6 +7,8 @@
 
 #include "quants.h"
 
+#include <stddef.h>
+
 #define LL_DECLARE_ISA(isa) \
     void ll_vec_dot_f32_##isa(int n, float *s, const void *x, const void *y); \
     void ll_vec_dot_f16_##isa(int n, float *s, const void *x, const void *y); \
@@ -24,10 +26,18 @@
     void ll_quantize_q8_0_##isa(const float *x, void *y, int64_t n); \
     void ll_quantize_q8_1_##isa(const float *x, void *y, int64_t n); \
     void ll_quantize_q8_K_##isa(const float *x, void *y, int64_t n); \
-    void ll_f16_to_float_##isa(const void *x, float *y, int64_t n);
+    void ll_f16_to_float_##isa(const void *x, float *y, int64_t n); \
+    void ll_vec_dot_n_f32_##isa(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys); \
+    void ll_vec_dot_n_f16_##isa(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys); \
+    void ll_vec_dot_n_q8_0_##isa(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
 
 LL_DECLARE_ISA(avx2)
 LL_DECLARE_ISA(avx512)
 #undef LL_DECLARE_ISA
+
+/* vec_dot_n of the K formats: AVX-512 only (AVX2 loops its vec_dot). */
+void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
 
 #endif

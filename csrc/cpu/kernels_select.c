@@ -8,6 +8,8 @@ ll_vec_dot_fn ll_kernel_vec_dot(ll_type t) {
     return f ? f : ll_type_get(t)->vec_dot;
 }
 
+ll_vec_dot_n_fn ll_kernel_vec_dot_n(ll_type t) { return ll_cpu_kernels_get()->vec_dot_n[t]; }
+
 ll_from_float_fn ll_kernel_quantize_act(ll_type t) {
     ll_from_float_fn f = ll_cpu_kernels_get()->quantize_act[t];
     return f ? f : ll_type_get(t)->from_float;

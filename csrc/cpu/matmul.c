@@ -1,7 +1,9 @@
 /* Threaded matrix products on quantized weights: the activation rows are
  * quantized once to the weights' vec_dot_type, then threads split the weight
  * rows; each thread walks a chunk of rows for all tokens so the chunk stays
- * in cache while the tokens stream past it. */
+ * in cache while the tokens stream past it. Where the level has a vec_dot_n
+ * kernel, each weight row is loaded once per block of tokens (a block of
+ * activations that fits L1), not once per token. */
 #include "cpu/cpu_ops.h"
 #include "cpu/kernels_select.h"
 
@@ -10,14 +12,21 @@
 
 #ifdef LL_HAVE_OPENBLAS
 #include <cblas.h>
-/* Prompt batches at least this long go through sgemm on dequantized tiles:
- * measured on the micro models, per-row dot products win below it. */
-#define BLAS_MIN_T 32
+/* Prompt batches at least this long go through sgemm on dequantized tiles.
+ * Above the largest decode step (64 sequences x 1 token): sgemm rounds
+ * differently from the dot kernels (and skips the activation quantization
+ * of the quantized types), so a step must never switch kernels with the
+ * number of sequences in it. With vec_dot_n the dot kernels keep up to
+ * there (micro models at 32-64 tokens: about even for F16, 2-3x faster for
+ * Q4_K_M, whose sgemm path dequantizes the 151936-row output per call). */
+#define BLAS_MIN_T 65
 /* Rows of a weight dequantized at once per thread (tile <= 256 x K floats). */
 #define BLAS_TILE 256
 #endif
 
 #define ROW_CHUNK 16
+/* Bytes of activations walked against one chunk of rows at a time. */
+#define ACT_BLOCK_BYTES 16384
 
 typedef struct mm_job {
     int n_w;
@@ -28,6 +37,7 @@ typedef struct mm_job {
     size_t xq_row[3];
     int T;
     ll_vec_dot_fn dot[3];
+    ll_vec_dot_n_fn dotn[3];
 } mm_job;
 
 static void mm_chunk(const mm_job *j, int i, int64_t r0) {
@@ -37,6 +47,22 @@ static void mm_chunk(const mm_job *j, int i, int64_t r0) {
     const int64_t r1 = r0 + ROW_CHUNK < N ? r0 + ROW_CHUNK : N;
     float *y = j->y[i];
     const float *b = j->bias[i];
+    if (j->dotn[i] && j->T > 1) {
+        const size_t xs = j->xq_row[i];
+        int tb = (int)(ACT_BLOCK_BYTES / xs) / 4 * 4;
+        if (tb < 4) tb = 4;
+        for (int t0 = 0; t0 < j->T; t0 += tb) {
+            const int nt = j->T - t0 < tb ? j->T - t0 : tb;
+            const uint8_t *xr = (const uint8_t *)j->xq[i] + (size_t)t0 * xs;
+            for (int64_t r = r0; r < r1; r++) {
+                float *yr = y + (size_t)t0 * N + r;
+                j->dotn[i](K, nt, yr, (size_t)N, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr, xs);
+                if (b)
+                    for (int t = 0; t < nt; t++) yr[(size_t)t * N] += b[r];
+            }
+        }
+        return;
+    }
     for (int t = 0; t < j->T; t++) {
         const void *xr = (const uint8_t *)j->xq[i] + (size_t)t * j->xq_row[i];
         float *yr = y + (size_t)t * N;
@@ -190,6 +216,7 @@ int ll_cpu_matmul(ll_pool *pool, ll_actbuf *act, int n_w, const ll_weight *const
     for (int i = 0; i < n_w; i++) {
         ll_type vt = ll_type_get(w[i]->type)->vec_dot_type;
         j.dot[i] = ll_kernel_vec_dot(w[i]->type);
+        j.dotn[i] = ll_kernel_vec_dot_n(w[i]->type);
         if (vt == LL_TYPE_F32) {
             j.xq[i] = x;
             j.xq_row[i] = (size_t)K * sizeof(float);

@@ -134,11 +134,12 @@ local function finish_empty(self, r)
   if self.on_done and self.on_done(r.req, res) == false then self.stopped = true end
 end
 
--- Fills free slots from the queue: one decode call for the new prompt prefixes
--- (no logits kept), then forks for the requests whose prefix a slot holds.
+-- Fills free slots from the queue: one decode call per new prompt prefix (no
+-- logits kept; alone, so its numbers never depend on the other prompts
+-- admitted with it), then forks for the requests whose prefix a slot holds.
 function Batch:_admit()
   local c = self.ctx
-  local toks, seqs, want, forks, fresh = {}, {}, {}, {}, {}
+  local prefills, forks, fresh = {}, {}, {}
   for s = 0, self.parallel - 1 do
     if self.slots[s] == nil then
       local r
@@ -174,9 +175,11 @@ function Batch:_admit()
           fresh[s] = "fork"
         else
           fresh[s] = "prefill"
+          local toks, seqs, want = {}, {}, {}
           for i = 1, P - 1 do
-            toks[#toks + 1] = ids[i]; seqs[#seqs + 1] = s; want[#want + 1] = false
+            toks[i] = ids[i]; seqs[i] = s; want[i] = false
           end
+          prefills[#prefills + 1] = { toks, seqs, want }
           self.prompt_tokens = self.prompt_tokens + P - 1
         end
         r.g.holders[s] = true
@@ -188,8 +191,8 @@ function Batch:_admit()
       self.busy = self.busy + 1
     end
   end
-  if #toks > 0 then
-    local ok, err = c:decode(toks, seqs, want)
+  for _, p in ipairs(prefills) do
+    local ok, err = c:decode(p[1], p[2], p[3])
     if not ok then return nil, err end
   end
   for _, f in ipairs(forks) do
@@ -228,24 +231,42 @@ local function feed_text(sl, piece)
   return false
 end
 
--- One forward pass over the next token of every busy slot, then sampling.
+-- One forward pass over the next token of every busy slot, then sampling:
+-- all rows in one c:sample call (in parallel, logits read in place), or row
+-- by row when a sampler has Lua stages. The step's tables are reused.
 function Batch:_step()
   local c, tk = self.ctx, self.m.tokenizer
-  local toks, seqs, want, order = {}, {}, {}, {}
+  local st = self.step_t
+  if not st then
+    st = { toks = {}, seqs = {}, want = {}, order = {}, samplers = {}, ids = {} }
+    self.step_t = st
+  end
+  local toks, seqs, want, order, samplers = st.toks, st.seqs, st.want, st.order, st.samplers
+  local n = 0
   for s = 0, self.parallel - 1 do
     local sl = self.slots[s]
     if sl then
-      toks[#toks + 1] = sl.next; seqs[#seqs + 1] = s; want[#want + 1] = true
-      order[#order + 1] = s
+      n = n + 1
+      toks[n] = sl.next; seqs[n] = s; want[n] = true; order[n] = s; samplers[n] = sl.r.sampler
     end
   end
-  if #toks == 0 then return true end
+  for i = n + 1, #toks do
+    toks[i], seqs[i], want[i], order[i], samplers[i] = nil, nil, nil, nil, nil
+  end
+  if n == 0 then return true end
   local ok, err = c:decode(toks, seqs, want)
   if not ok then return nil, err end
   self.steps = self.steps + 1
-  for i, s in ipairs(order) do
+  local ids = c:sample(samplers, st.ids)
+  for i = 1, n do
+    local s = order[i]
     local sl = self.slots[s]
-    local id = sl.r.sampler:sample(c:logits(i))
+    local id
+    if ids then
+      id = ids[i]
+    else
+      id = sl.r.sampler:sample(c:logits(i))
+    end
     if tk:is_eog(id) then
       if #sl.pending > 0 then sl.text[#sl.text + 1] = sl.pending end
       finish(self, s, "eos")
@@ -269,7 +290,8 @@ end
 --- b:run({on_done = fn(req, res) -> false stops, on_step = fn(b)}) ->
 --- results (in add order; nil for requests not run when stopped), stats
 --- res = {text, tokens, n, stop_reason = "eos"|"length"|"stop", prompt_n, index}
---- stats = {steps, gen_tokens, prompt_tokens, seconds, tokens_per_s, stopped}
+--- stats = {steps, gen_tokens, prompt_tokens, seconds, tokens_per_s, stopped,
+---          prefill_seconds (admitting requests: prompt prefixes, forks)}
 function Batch:run(opts)
   opts = opts or {}
   local c, err = self:_context()
@@ -279,11 +301,15 @@ function Batch:run(opts)
   for _, r in ipairs(self.queue) do r.g.queued = r.g.queued + 1 end
   self.slots, self.kept, self.busy, self.qi, self.results = {}, {}, 0, 1, {}
   self.on_done, self.stopped, self.n_done = opts.on_done, false, 0
-  self.steps, self.gen_tokens, self.prompt_tokens = 0, 0, 0
+  self.steps, self.gen_tokens, self.prompt_tokens, self.admit_ms = 0, 0, 0, 0
   local t0 = core.now_ms()
   local ok, e2 = pcall(function()
     while true do
-      if not self.stopped then assert(self:_admit()) end
+      if not self.stopped then
+        local a0 = core.now_ms()
+        assert(self:_admit())
+        self.admit_ms = self.admit_ms + core.now_ms() - a0
+      end
       if self.busy == 0 or self.stopped then break end
       assert(self:_step())
       if opts.on_step then opts.on_step(self) end
@@ -295,6 +321,7 @@ function Batch:run(opts)
   return self.results, {
     steps = self.steps, gen_tokens = self.gen_tokens, prompt_tokens = self.prompt_tokens,
     seconds = secs, tokens_per_s = secs > 0 and self.gen_tokens / secs or 0, stopped = self.stopped,
+    prefill_seconds = self.admit_ms / 1000,
     done = self.n_done, total = #self.queue,
   }
 end
