@@ -56,9 +56,11 @@ for m in $MODELS; do
     if has ppl; then
       if [ -n "$PPL_CHUNKS" ]; then pf="$d/$t.ppl-c$PPL_CHUNKS.json"; lim="--limit-chunks $PPL_CHUNKS"
       else pf="$d/$t.ppl.json"; lim=""; fi
+      # F16 is the KL base itself (its KLD is 0): perplexity alone, half the work
+      against="--against $src"; [ "$t" = F16 ] && against=""
       # shellcheck disable=SC2086
       run "$pf" bin/luallm ppl "$q" "$S/eval/ppl-dev.txt" --ctx 256 --threads "$THREADS" \
-        --against "$src" $lim --json
+        $against $lim --json
     fi
     has arith && run "$d/$t.arith$ARITH_LIMIT.json" "$LUA" bench/arith_greedy.lua "$q" \
       --limit "$ARITH_LIMIT" --threads "$THREADS" --json

@@ -88,7 +88,7 @@ for i = 2, #arg do
     local b = not row.ref and read_json(d .. "/" .. t .. ".bench.json")
     if b then r.tg_tps = b.tg_tps end
     local a = anc[t]
-    if a and r.ppl and r.ppl_chunks and r.ppl_chunks >= 187 then
+    if a and r.ppl and not chunks_note then
       r.ppl_ratio = r.ppl / a.ppl
       r.kld_ratio = a.kld > 0 and r.kld / a.kld or nil
     end
