@@ -87,7 +87,7 @@ for i = 2, #arg do
     if ar then r.arith_correct, r.arith_n = ar.correct, ar.n end
     local b = not row.ref and read_json(d .. "/" .. t .. ".bench.json")
     if b then r.tg_tps = b.tg_tps end
-    local a = anc[t]
+    local a = anc[t] or (t == "F16" and anc.f16_ppl and { ppl = anc.f16_ppl, kld = 0 }) or nil
     if a and r.ppl and not chunks_note then
       r.ppl_ratio = r.ppl / a.ppl
       r.kld_ratio = a.kld > 0 and r.kld / a.kld or nil
