@@ -99,6 +99,25 @@ describe("llm.quantize on the micro model", function()
       for _, t in ipairs(ref.tensors) do
         assert.equal(t.type, r.types[t.name], t.name)
       end
+      -- what llama.cpp reads back: the same tensor names and shapes, and every
+      -- metadata key of its own file (general.file_type, tokenizer.*) equal
+      local ours = {}
+      for _, t in ipairs(g.tensors) do ours[t.name] = t end
+      assert.equal(ref.n_tensors, g.n_tensors)
+      for _, t in ipairs(ref.tensors) do
+        assert.is_truthy(ours[t.name], t.name)
+        assert.same(t.shape, ours[t.name].shape, t.name)
+      end
+      for k, v in pairs(ref.metadata) do
+        if type(v) == "table" then
+          assert.equal(#v, #g.metadata[k], k)
+          assert.equal(v[1], g.metadata[k][1], k)
+          assert.equal(v[#v], g.metadata[k][#v], k)
+        else
+          assert.equal(v, g.metadata[k], k)
+        end
+      end
+      assert.is_string(g.metadata["tokenizer.ggml.model"])
       ref:close()
     end
     g:close()
