@@ -29,18 +29,6 @@ void ll_f16_to_float_avx2(const void *x, float *y, int64_t n) { ll_f16_to_float_
  * Per activation the accumulators and order of the 256-bit row kernels, so
  * results are bit-identical to them; the weights are loaded once per pass. */
 
-#define LL_INLINE static inline __attribute__((always_inline))
-
-#define FOR_TILES(nt, call)                         \
-    for (int t0 = 0; t0 < (nt); t0 += 4) {          \
-        switch ((nt) - t0 >= 4 ? 4 : (nt) - t0) {   \
-        case 4: call(4); break;                     \
-        case 3: call(3); break;                     \
-        case 2: call(2); break;                     \
-        default: call(1); break;                    \
-        }                                           \
-    }
-
 LL_INLINE void dotn_float_256(int n, float *s, size_t ss, const void *vx, const uint8_t *y, size_t ys,
                               const int M, const bool half) {
     __m256 a[4][4];
@@ -77,13 +65,13 @@ LL_INLINE void dotn_float_256(int n, float *s, size_t ss, const void *vx, const 
 
 void ll_vec_dot_n_f32_avx2(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_float_256(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
 void ll_vec_dot_n_f16_avx2(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_float_256(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
@@ -110,6 +98,6 @@ LL_INLINE void dotn_q8_0_256(int n, float *s, size_t ss, const ll_block_q8_0 *x,
 
 void ll_vec_dot_n_q8_0_avx2(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_q8_0_256(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }

@@ -280,18 +280,6 @@ void ll_vec_dot_q6_K_avx512(int n, float *s, const void *vx, const void *vy) {
  * M is a constant at every call (switch below), so the arrays live in
  * registers. */
 
-#define LL_INLINE static inline __attribute__((always_inline))
-
-/* Calls body(M) with M = min(4, nt - t0) as a constant, for t0 = 0, 4, ... */
-#define FOR_TILES(nt, call)                         \
-    for (int t0 = 0; t0 < (nt); t0 += 4) {          \
-        switch ((nt) - t0 >= 4 ? 4 : (nt) - t0) {   \
-        case 4: call(4); break;                     \
-        case 3: call(3); break;                     \
-        case 2: call(2); break;                     \
-        default: call(1); break;                    \
-        }                                           \
-    }
 
 /* Four _mm512_reduce_add_ps at once, with the same pairings in the same
  * order (lanes i + 8, then i + 4, then i + 2, then i + 1; float addition is
@@ -357,13 +345,13 @@ LL_INLINE void dotn_float_512(int n, float *s, size_t ss, const void *vx, const 
 
 void ll_vec_dot_n_f32_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_float_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
 void ll_vec_dot_n_f16_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_float_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
@@ -409,7 +397,7 @@ LL_INLINE void dotn_q8_0_512(int n, float *s, size_t ss, const ll_block_q8_0 *x,
 
 void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_q8_0_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
@@ -472,13 +460,13 @@ LL_INLINE void dotn_k4_512(int n, float *s, size_t ss, const void *vx, const uin
 
 void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, false)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
 void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_k4_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M, true)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
 
@@ -535,6 +523,6 @@ LL_INLINE void dotn_q6_K_512(int n, float *s, size_t ss, const ll_block_q6_K *x,
 
 void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
 #define CALL(M) dotn_q6_K_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
-    FOR_TILES(nt, CALL)
+    LL_FOR_TILES(nt, CALL)
 #undef CALL
 }

@@ -31,6 +31,20 @@
     void ll_vec_dot_n_f16_##isa(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys); \
     void ll_vec_dot_n_q8_0_##isa(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
 
+/* For the vec_dot_n kernels of both ISA files: always-inlined bodies, and
+ * call(M) with M = min(4, nt - t0) a constant, for t0 = 0, 4, ... (so the
+ * per-activation arrays of a body live in registers). */
+#define LL_INLINE static inline __attribute__((always_inline))
+#define LL_FOR_TILES(nt, call)                         \
+    for (int t0 = 0; t0 < (nt); t0 += 4) {          \
+        switch ((nt) - t0 >= 4 ? 4 : (nt) - t0) {   \
+        case 4: call(4); break;                     \
+        case 3: call(3); break;                     \
+        case 2: call(2); break;                     \
+        default: call(1); break;                    \
+        }                                           \
+    }
+
 LL_DECLARE_ISA(avx2)
 LL_DECLARE_ISA(avx512)
 #undef LL_DECLARE_ISA
