@@ -164,8 +164,9 @@ end
 local Gen = {}
 Gen.__index = Gen
 
-function Model:_generation(prompt, opts)
-  local t0 = now_ms()
+-- What every generation starts from: the prompt's ids, max_tokens (checked)
+-- and the sampler. -> ids, max_tokens, sampler | nil, msg
+function Model:_gen_inputs(prompt, opts)
   local ids, err = self:_prompt_ids(prompt)
   if not ids then return nil, err end
   local max_tokens = opts.max_tokens or 256
@@ -173,6 +174,14 @@ function Model:_generation(prompt, opts)
   local s
   s, err = make_sampler(opts)
   if not s then return nil, err end
+  return ids, max_tokens, s
+end
+
+function Model:_generation(prompt, opts)
+  local t0 = now_ms()
+  local ids, max_tokens, s = self:_gen_inputs(prompt, opts)
+  if not ids then return nil, max_tokens end
+  local err
   local ctx = opts.context
   if not ctx then
     local n_ctx = opts.n_ctx or self.n_ctx or math.min(self.n_ctx_train, 4096)
@@ -316,13 +325,9 @@ end
 --- stage is refused), n_ctx, threads (default: the model's).
 function Model:start(prompt, opts)
   opts = opts or {}
-  local ids, err = self:_prompt_ids(prompt)
-  if not ids then return nil, err end
-  local max_tokens = opts.max_tokens or 256
-  if type(max_tokens) ~= "number" or max_tokens < 0 then return nil, "max_tokens must be a number >= 0" end
-  local s
-  s, err = make_sampler(opts)
-  if not s then return nil, err end
+  local ids, max_tokens, s = self:_gen_inputs(prompt, opts)
+  if not ids then return nil, max_tokens end
+  local err
   local n_ctx = opts.n_ctx or self.n_ctx or math.min(self.n_ctx_train, 4096)
   if #ids + max_tokens > n_ctx then n_ctx = math.min(#ids + max_tokens, math.max(self.n_ctx_train, n_ctx)) end
   local stops = opts.stop
