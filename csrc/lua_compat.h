@@ -61,6 +61,17 @@ static inline int ll_lua_opt_int(lua_State *L, int t, const char *k, int def) {
     return v;
 }
 
+/* A userdata class: metatable `name` holding the metamethods `meta` (may be
+ * NULL), with the table of `methods` as its __index. */
+static inline void ll_new_class(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods) {
+    luaL_newmetatable(L, name);
+    if (meta) ll_setfuncs(L, meta);
+    lua_newtable(L);
+    ll_setfuncs(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
 /* Integers travel as lua_Number under LuaJIT; keep them exact up to 2^53. */
 static inline void ll_pushint(lua_State *L, long long v) {
 #if LUA_VERSION_NUM < 503

@@ -290,17 +290,13 @@ static int c_info(lua_State *L) {
 }
 
 void ll_lua_open_context(lua_State *L) {
-    static const luaL_Reg meta[] = {
-        {"__gc", c_close}, {"close", c_close}, {"eval", c_eval}, {"decode", c_decode},
-        {"logits", c_logits}, {"sample", c_sample}, {"logits_buf", c_logits_buf}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
-        {"trim", c_trim}, {"fork", c_fork}, {"info", c_info},
-        {NULL, NULL},
+    static const luaL_Reg meta[] = {{"__gc", c_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"close", c_close}, {"eval", c_eval}, {"decode", c_decode}, {"logits", c_logits}, {"sample", c_sample},
+        {"logits_buf", c_logits_buf}, {"argmax", c_argmax}, {"pos", c_pos}, {"clear", c_clear},
+        {"trim", c_trim}, {"fork", c_fork}, {"info", c_info}, {NULL, NULL},
     };
-    luaL_newmetatable(L, LL_CONTEXT_MT);
-    ll_setfuncs(L, meta);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    ll_new_class(L, LL_CONTEXT_MT, meta, methods);
     lua_pushcfunction(L, l_context_new);
     lua_setfield(L, -2, "context_new");
 }

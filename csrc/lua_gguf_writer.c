@@ -502,13 +502,8 @@ void ll_lua_open_gguf_writer(lua_State *L) {
         {"add_tensor", w_add_tensor}, {"write", w_write}, {"alignment", w_alignment}, {"set_sparse", w_set_sparse},
         {"free", w_gc}, {NULL, NULL},
     };
-    luaL_newmetatable(L, WRITER_MT);
-    lua_newtable(L);
-    ll_setfuncs(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, w_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = {{"__gc", w_gc}, {NULL, NULL}};
+    ll_new_class(L, WRITER_MT, meta, methods);
 
     /* Extra methods of opened files (their __index looks in the metatable). */
     luaL_getmetatable(L, LL_LUA_GGUF_MT);

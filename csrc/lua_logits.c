@@ -114,14 +114,8 @@ void ll_lua_open_logits(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"get", l_get}, {"argmax", l_argmax}, {"topk", l_topk}, {NULL, NULL},
     };
-    luaL_newmetatable(L, LL_LUA_LOGITS_MT);
-    lua_pushcfunction(L, l_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, l_tostring);
-    lua_setfield(L, -2, "__tostring");
-    ll_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = {{"__len", l_len}, {"__tostring", l_tostring}, {NULL, NULL}};
+    ll_new_class(L, LL_LUA_LOGITS_MT, meta, methods);
     lua_pushcfunction(L, l_from_table);
     lua_setfield(L, -2, "logits_from_table");
 }

@@ -160,16 +160,12 @@ static int m_meta(lua_State *L) {
 }
 
 void ll_lua_open_model(lua_State *L) {
-    static const luaL_Reg meta[] = {
-        {"__gc", m_close}, {"close", m_close}, {"info", m_info},
-        {"placement", m_placement}, {"meta", m_meta}, {"tokenizer", m_tokenizer},
-        {NULL, NULL},
+    static const luaL_Reg meta[] = {{"__gc", m_close}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"close", m_close}, {"info", m_info}, {"placement", m_placement},
+        {"meta", m_meta}, {"tokenizer", m_tokenizer}, {NULL, NULL},
     };
-    luaL_newmetatable(L, LL_MODEL_MT);
-    ll_setfuncs(L, meta);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    ll_new_class(L, LL_MODEL_MT, meta, methods);
     lua_pushcfunction(L, l_model_load);
     lua_setfield(L, -2, "model_load");
 }

@@ -604,16 +604,6 @@ static int r_uniform(lua_State *L) {
     return 1;
 }
 
-static void new_metatable(lua_State *L, const char *name, const luaL_Reg *meta,
-                          const luaL_Reg *methods) {
-    luaL_newmetatable(L, name);
-    ll_setfuncs(L, meta);
-    lua_newtable(L);
-    ll_setfuncs(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
-}
-
 void ll_lua_open_sampler(lua_State *L) {
     static const luaL_Reg s_meta[] = {{"__gc", m_gc}, {"__tostring", m_tostring}, {NULL, NULL}};
     static const luaL_Reg s_methods[] = {
@@ -633,9 +623,9 @@ void ll_lua_open_sampler(lua_State *L) {
         {"penalties", s_penalties}, {"logit_bias", s_logit_bias}, {"dist", s_dist},
         {"custom", s_custom}, {"chain", s_chain}, {"rng", r_new}, {NULL, NULL},
     };
-    new_metatable(L, SAMPLER_MT, s_meta, s_methods);
-    new_metatable(L, CAND_MT, c_meta, c_methods);
-    new_metatable(L, RNG_MT, r_meta, r_methods);
+    ll_new_class(L, SAMPLER_MT, s_meta, s_methods);
+    ll_new_class(L, CAND_MT, c_meta, c_methods);
+    ll_new_class(L, RNG_MT, r_meta, r_methods);
     ll_newlib(L, fns);
     lua_setfield(L, -2, "sampler");
 }

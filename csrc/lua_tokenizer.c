@@ -266,10 +266,7 @@ void ll_lua_open_tokenizer(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 
-    luaL_newmetatable(L, STREAM_MT);
-    ll_newlib(L, stream_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    ll_new_class(L, STREAM_MT, NULL, stream_methods);
 
     lua_pushcfunction(L, l_open);
     lua_setfield(L, -2, "tokenizer_open");
