@@ -3,6 +3,7 @@
 -- Kernels: every device weight type against the reference dequantization of
 -- models/quant/quant-zoo (LUALLM_CUDA_ZOO names another folder holding it).
 local llm = require("luallm")
+local files = require("support.files")
 local shared = require("support.shared")
 local json = require("luallm.json")
 local core = llm.core
@@ -18,26 +19,7 @@ local function need_gpu()
   return true
 end
 
-local function exists(p)
-  local f = p and io.open(p, "rb")
-  if f then f:close() return true end
-  return false
-end
-
-local function read_all(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function read_at(p, off, n)
-  local f = assert(io.open(p, "rb"))
-  f:seek("set", off)
-  local s = f:read(n)
-  f:close()
-  return s
-end
+local exists, read_all, read_at = files.exists, files.read_all, files.read_at
 
 -- Deterministic pseudo-random numbers in [-1, 1) (no math.random: its
 -- sequence differs between Lua 5.4 and LuaJIT).

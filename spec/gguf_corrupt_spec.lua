@@ -3,6 +3,7 @@
 -- header (micro-r1-qwen2's metadata with short vocab arrays, a few real
 -- tensors) and patched at offsets found by the small layout walker below.
 local llm = require("luallm")
+local files = require("support.files")
 local shared = require("support.shared")
 
 local tmp = shared.tmpdir()
@@ -76,12 +77,7 @@ local function walk(s)
   return L
 end
 
-local function read_all(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_all = files.read_all
 
 local n_files = 0
 -- Opens bytes s as a file; returns the error message (fails if it opened).

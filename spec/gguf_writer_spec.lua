@@ -2,6 +2,7 @@
 -- explicit and inferred value types, alignment, and failures that leave
 -- nothing behind.
 local llm = require("luallm")
+local files = require("support.files")
 local shared = require("support.shared")
 
 local tmp = shared.tmpdir()
@@ -9,19 +10,7 @@ teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
 local listdir = shared.listdir
 
-local function read_all(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
+local read_all, write_file = files.read, files.write
 
 -- Deep equality without assert.same's cost on 150k-element arrays.
 local function same(a, b, path)

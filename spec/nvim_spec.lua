@@ -3,6 +3,7 @@
 -- timer on the editor's main loop records how long it ever waited between
 -- ticks while the model generated on its background thread.
 local shared = require("support.shared")
+local files = require("support.files")
 
 local ROOT = (function()
   local src = debug.getinfo(1, "S").source:sub(2)
@@ -27,13 +28,7 @@ local CLEAN_ENV = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LD_PRELOAD -u ASAN
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = files.read
 
 -- The init.lua nvim runs: set up the plugin, start ticking, ask, and write
 -- the outcome as Lua source to out_path, then quit.

@@ -1,15 +1,11 @@
 -- Block formats: reference dequantization bit-exact against llama.cpp's
 -- output (shared/models/quant/quant-zoo.*), reference quantizers round-trip.
 local llm = require("luallm")
+local files = require("support.files")
 local shared = require("support.shared")
 local json = require("luallm.json")
 
-local function read_all(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_all = files.read_all
 
 describe("quant zoo (llama.cpp dequantization, bit-exact)", function()
   local zoo, ref, meta

@@ -4,6 +4,7 @@
 -- scale of the generated values, shallow dense models that the engine loads
 -- and runs to finite logits, and the error paths.
 local llm = require("luallm")
+local files = require("support.files")
 local core = require("luallm_core")
 local synth = require("luallm.synth")
 local quantize = require("luallm.quantize")
@@ -36,12 +37,7 @@ local CASES = {
   { "DeepSeek-R1-Distill-Llama-70B", LLAMA_TOK, 70.55e9, 128256, { Q4_K_M = 42.5e9 } },
 }
 
-local function file_size(p)
-  local f = assert(io.open(p, "rb"))
-  local n = f:seek("end")
-  f:close()
-  return n
-end
+local function file_size(p) return assert(files.size(p), "cannot open " .. p) end
 
 local function within(x, want, rel) return math.abs(x - want) <= rel * want end
 

@@ -1,15 +1,11 @@
 -- Tokenizer: llama.cpp's vocabulary test vectors, Hugging Face reference ids,
 -- own edge cases, and a bounded round-trip fuzz loop.
 local llm = require("luallm")
+local files = require("support.files")
 local json = require("luallm.json")
 local shared = require("support.shared")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = files.read_all
 
 -- Texts of a .inp file: separated by "\n__ggml_vocab_test__\n" lines.
 local function vector_texts(path)
