@@ -2,6 +2,7 @@
  * names the allocation it mirrors, so that a change there shows up here. */
 #include "plan.h"
 #include "cpu/cpu_features.h"
+#include "cuda/sizes.h"
 
 #include <string.h>
 
@@ -50,18 +51,14 @@ static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, 
     big = f * nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + h * nb * max_k + (w16 ? h * max_nk : 0);
     if (output) big += (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
     /* step metadata: a mask and a position per cell, four ints per batch row */
-    const uint64_t cells = (uint64_t)n_ctx;
-    big += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
-    /* quantized activations of generation steps: LL_CUDA_Q8_BYTES(8, max_k) */
-    big += ((8 * max_k + 255) & ~(uint64_t)255) + 8 * (max_k / 32) * f;
-    /* split attention states: LL_CUDA_MATVEC_MAX (8) tokens x heads x
-     * LL_CUDA_ATTN_SPLITS (16) x (head_dim + 2) floats (cuda/kernels.h) */
-    big += 8 * (uint64_t)hp->n_head * 16 * ((uint64_t)hp->head_dim + 2) * f;
+    big += ll_cuda_meta(n_ctx, (int)nb).bytes;
+    /* quantized activations of generation steps, split attention states */
+    big += LL_CUDA_Q8_BYTES(LL_CUDA_MATVEC_MAX, max_k);
+    big += ll_cuda_att_part_bytes(hp->n_head, hp->head_dim);
     return big;
 }
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
-static uint64_t align256(uint64_t n) { return (n + 255) & ~(uint64_t)255; }
 
 ll_assist_sizes ll_plan_assist_sizes(const ll_model *m, int l0, int l1) {
     ll_assist_sizes z = {0, 0, 0, 0};
@@ -84,8 +81,8 @@ uint64_t ll_plan_assist_bytes(const ll_model *m, int l0, int l1, int n_batch) {
     if (l1 <= l0) return 0;
     const ll_assist_sizes z = ll_plan_assist_sizes(m, l0, l1);
     const uint64_t nb = (uint64_t)n_batch;
-    return 2 * align256(z.w_bytes) + align256(z.nk * 2) + align256(nb * z.k * 2) + align256(nb * z.k * 4) +
-           align256(nb * z.n_call * 4);
+    return 2 * ll_align256(z.w_bytes) + ll_align256(z.nk * 2) + ll_align256(nb * z.k * 2) + ll_align256(nb * z.k * 4) +
+           ll_align256(nb * z.n_call * 4);
 }
 
 int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll_error *e) {
@@ -152,7 +149,7 @@ int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll
         /* pinned staging buffers of the CUDA backend: x or logits, and the step metadata */
         uint64_t hx = nb * D * f, lr = (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
         o->compute_host += o->output_on_gpu && lr > hx ? lr : hx;
-        o->compute_host += cells * 8 + ((cells * 4 + 255) & ~(uint64_t)255) + 16 + nb * 12;
+        o->compute_host += ll_cuda_meta(p.n_ctx, p.n_batch).bytes;
     }
     o->host_bytes = o->weights_host + o->kv_host + o->compute_host;
     o->device_bytes = o->weights_device + o->kv_device + o->compute_device;

@@ -33,8 +33,6 @@ struct ll_gpu_assist {
     size_t bytes;
 };
 
-static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
-
 extern "C" void ll_gpu_assist_free(ll_gpu_assist *a) {
     if (!a) return;
     if (a->st) cudaStreamSynchronize(a->st);
@@ -123,7 +121,7 @@ extern "C" ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, i
     const ll_assist_sizes z = ll_plan_assist_sizes(m, l0, l1);
     const size_t nb = (size_t)n_batch;
     a->n_batch = n_batch;
-    a->w_cap = align256(z.w_bytes);
+    a->w_cap = ll_align256(z.w_bytes);
     a->w16_elems = z.nk;
     a->x_elems = nb * z.k;
     a->y_elems = nb * z.n_call;
@@ -136,10 +134,10 @@ extern "C" ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, i
     }
     TRY_NULL(cudaMalloc((void **)&a->wdev[0], 2 * a->w_cap));
     a->wdev[1] = a->wdev[0] + a->w_cap;
-    TRY_NULL(cudaMalloc((void **)&a->w16, align256(a->w16_elems * 2)));
-    TRY_NULL(cudaMalloc((void **)&a->x16, align256(a->x_elems * 2)));
-    TRY_NULL(cudaMalloc((void **)&a->x, align256(a->x_elems * 4)));
-    TRY_NULL(cudaMalloc((void **)&a->y, align256(a->y_elems * 4)));
+    TRY_NULL(cudaMalloc((void **)&a->w16, ll_align256(a->w16_elems * 2)));
+    TRY_NULL(cudaMalloc((void **)&a->x16, ll_align256(a->x_elems * 2)));
+    TRY_NULL(cudaMalloc((void **)&a->x, ll_align256(a->x_elems * 4)));
+    TRY_NULL(cudaMalloc((void **)&a->y, ll_align256(a->y_elems * 4)));
     a->bytes = ll_plan_assist_bytes(m, l0, l1, n_batch);
     if (ll_cublas_open(&a->api, e)) {
         ll_gpu_assist_free(a);

@@ -38,7 +38,7 @@ typedef struct cuda_backend {
     __half *x16;     /* (n_batch, max K) activations for cuBLAS */
     __half *w16;     /* (max N*K) a dequantized weight for cuBLAS; allocated on first use */
     size_t w16_elems;
-    /* Step metadata at fixed offsets (see meta_layout), device and pinned host. */
+    /* Step metadata at fixed offsets (cuda/sizes.h: ll_cuda_meta), device and pinned host. */
     uint8_t *meta, *hmeta;
     size_t off_cpos, off_tok, meta_bytes;
     float *hx;       /* pinned staging for x / logits */
@@ -150,8 +150,6 @@ static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight
     return matmul_shared(cb, n, w, cb->xn, T, y, bias, e);
 }
 
-static size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
-
 /* The pinned staging buffer grows to what a step needs (pinned, so the copies are async). */
 static int ensure_host(cuda_backend *cb, size_t x_bytes, ll_error *e) {
     if (x_bytes > cb->hx_cap) {
@@ -164,16 +162,6 @@ static int ensure_host(cuda_backend *cb, size_t x_bytes, ll_error *e) {
     return 0;
 }
 
-/* Metadata layout, sized for n_ctx cells and n_batch tokens:
- *   [0]         cell sequence masks (u64, n_ctx)
- *   [off_cpos]  cell positions (i32, n_ctx)
- *   [off_tok]   cells in use (i32, padded to 16 bytes), then token
- *               positions, sequences and cells (i32, n_batch each). */
-static void meta_layout(cuda_backend *cb, int n_ctx, int n_batch) {
-    cb->off_cpos = (size_t)n_ctx * 8;
-    cb->off_tok = cb->off_cpos + align256((size_t)n_ctx * 4);
-    cb->meta_bytes = cb->off_tok + 16 + (size_t)n_batch * 12;
-}
 
 /* Queues layers [l0, l1) for T tokens (the stream is being captured when a graph is made). */
 static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1, ll_error *e) {
@@ -359,7 +347,7 @@ static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
     }
     if ((size_t)w->ne0 > u->max_k) u->max_k = (size_t)w->ne0;
     if ((size_t)(w->ne0 * w->ne1) > u->max_nk) u->max_nk = (size_t)(w->ne0 * w->ne1);
-    u->off += align256(n);
+    u->off += ll_align256(n);
     return 0;
 }
 
@@ -373,7 +361,7 @@ static int put_vector(upload *u, const void *data, size_t n_floats, const float 
         *out = (const float *)(u->cb->wbuf + u->off);
         if (upload_bytes(u, data, n)) return -1;
     }
-    u->off += align256(n);
+    u->off += ll_align256(n);
     return 0;
 }
 
@@ -453,12 +441,14 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
         dev_alloc(cb, (void **)&cb->gate, nb * F * f, e) || dev_alloc(cb, (void **)&cb->up, nb * F * f, e) ||
         dev_alloc(cb, (void **)&cb->x16, nb * max_k * sizeof(__half), e) ||
         dev_alloc(cb, (void **)&cb->q8, LL_CUDA_Q8_BYTES(LL_CUDA_MATVEC_MAX, max_k), e) ||
-        dev_alloc(cb, (void **)&cb->att_part,
-                  (size_t)LL_CUDA_MATVEC_MAX * hp->n_head * LL_CUDA_ATTN_SPLITS * (hp->head_dim + 2) * f, e) ||
+        dev_alloc(cb, (void **)&cb->att_part, ll_cuda_att_part_bytes(hp->n_head, hp->head_dim), e) ||
         (output && dev_alloc(cb, (void **)&cb->logits, (size_t)cb->logit_rows * hp->n_vocab * f, e)))
         return -1;
     cb->w16_elems = u.max_nk;
-    meta_layout(cb, c->p.n_ctx, c->p.n_batch);
+    const ll_cuda_meta_layout ml = ll_cuda_meta(c->p.n_ctx, c->p.n_batch);
+    cb->off_cpos = ml.off_cpos;
+    cb->off_tok = ml.off_tok;
+    cb->meta_bytes = ml.bytes;
     if (dev_alloc(cb, (void **)&cb->meta, cb->meta_bytes, e)) return -1;
     LL_CUDA_TRY(cudaMallocHost((void **)&cb->hmeta, cb->meta_bytes));
     /* LUALLM_CUDA_GRAPHS=0 launches every kernel directly (for measuring what graphs save) */

@@ -4,6 +4,7 @@
 #define LL_CUDA_KERNELS_H
 
 #include "cuda/cuda_common.h"
+#include "cuda/sizes.h"
 
 /* A weight matrix in device memory, in its file type. */
 typedef struct ll_dweight {
@@ -13,10 +14,6 @@ typedef struct ll_dweight {
     size_t row_bytes;
 } ll_dweight;
 
-/* The most rows the matrix-vector kernel takes; more go through cuBLAS. */
-#define LL_CUDA_MATVEC_MAX 8
-/* Splits of the cells in attention for up to LL_CUDA_MATVEC_MAX tokens. */
-#define LL_CUDA_ATTN_SPLITS 16
 
 /* y (T, N) (+)= x (T, K) . W^T (+ bias), T <= LL_CUDA_MATVEC_MAX. */
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
@@ -25,8 +22,6 @@ void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const 
  * types ll_cuda_matvec_q8_ok accepts: ll_cuda_quant_q8 quantizes x (T, K)
  * into q8 (LL_CUDA_Q8_BYTES(T, K) bytes of device scratch) once for all the
  * products that share x. */
-#define LL_CUDA_Q8_XQ_BYTES(T, K) ((((size_t)(T) * (K)) + 255) & ~(size_t)255)
-#define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((K) / 32) * sizeof(float))
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
 /* rmsnorm(x) * g (T, D) quantized into q8, D % 32 == 0 (the normed rows are not kept). */
