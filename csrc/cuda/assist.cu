@@ -160,8 +160,6 @@ extern "C" ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, i
 
 extern "C" size_t ll_gpu_assist_bytes(const ll_gpu_assist *a) { return a ? a->bytes : 0; }
 
-#define TRY(call) LL_CUDA_TRY(call)
-
 typedef struct copy_job {
     uint8_t *dst;
     const uint8_t *src;
@@ -181,16 +179,16 @@ static void copy_worker(int ith, int nth, void *arg) {
  * CPU threads (idle meanwhile) fill. */
 static int queue_copy(ll_gpu_assist *a, ll_pool *pool, const ll_weight *w, int slot, ll_error *e) {
     const size_t n = w->row_bytes * (size_t)w->ne1;
-    TRY(cudaStreamWaitEvent(a->cs, a->done[slot], 0));
+    LL_CUDA_TRY(cudaStreamWaitEvent(a->cs, a->done[slot], 0));
     const void *src = w->data;
     if (!a->weights_pinned) {
-        TRY(cudaEventSynchronize(a->copied[slot])); /* the staging buffer's last copy has left */
+        LL_CUDA_TRY(cudaEventSynchronize(a->copied[slot])); /* the staging buffer's last copy has left */
         copy_job j = {a->stage[slot], (const uint8_t *)w->data, n};
         ll_pool_run(pool, copy_worker, &j);
         src = a->stage[slot];
     }
-    TRY(cudaMemcpyAsync(a->wdev[slot], src, n, cudaMemcpyHostToDevice, a->cs));
-    TRY(cudaEventRecord(a->copied[slot], a->cs));
+    LL_CUDA_TRY(cudaMemcpyAsync(a->wdev[slot], src, n, cudaMemcpyHostToDevice, a->cs));
+    LL_CUDA_TRY(cudaEventRecord(a->copied[slot], a->cs));
     return 0;
 }
 
@@ -198,8 +196,8 @@ extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, ll_pool *pool, int n_w, co
                                     const float *const *bias, const float *x, int T, ll_error *e) {
     const int K = (int)w[0]->ne0;
     if (T > a->n_batch) return ll_err(e, "gpu assist: %d rows, sized for %d", T, a->n_batch);
-    TRY(cudaSetDevice(0));
-    TRY(cudaMemcpyAsync(a->x, x, (size_t)T * K * sizeof(float), cudaMemcpyHostToDevice, a->st));
+    LL_CUDA_TRY(cudaSetDevice(0));
+    LL_CUDA_TRY(cudaMemcpyAsync(a->x, x, (size_t)T * K * sizeof(float), cudaMemcpyHostToDevice, a->st));
     int slots[3];
     slots[0] = a->slot;
     for (int i = 1; i < n_w; i++) slots[i] = slots[i - 1] ^ 1;
@@ -212,16 +210,16 @@ extern "C" int ll_gpu_assist_matmul(ll_gpu_assist *a, ll_pool *pool, int n_w, co
         const int s = slots[i];
         ll_dweight dw = {a->wdev[s], (int)w[i]->type, (int)w[i]->ne0, (int)w[i]->ne1, w[i]->row_bytes};
         float *yd = a->y + yoff * T;
-        TRY(cudaStreamWaitEvent(a->st, a->copied[s], 0));
+        LL_CUDA_TRY(cudaStreamWaitEvent(a->st, a->copied[s], 0));
         if (ll_cuda_gemm(&a->api, a->blas, &dw, a->x, T, yd, false, a->w16, a->x16, a->st, e)) return -1;
-        TRY(cudaEventRecord(a->done[s], a->st));
-        TRY(cudaMemcpyAsync(y[i], yd, (size_t)T * dw.ne1 * sizeof(float), cudaMemcpyDeviceToHost, a->st));
+        LL_CUDA_TRY(cudaEventRecord(a->done[s], a->st));
+        LL_CUDA_TRY(cudaMemcpyAsync(y[i], yd, (size_t)T * dw.ne1 * sizeof(float), cudaMemcpyDeviceToHost, a->st));
         yoff += (size_t)dw.ne1;
         if (!a->weights_pinned && i + 1 < n_w && queue_copy(a, pool, w[i + 1], slots[i + 1], e)) return -1;
     }
     a->slot = slots[n_w - 1] ^ 1;
-    TRY(cudaStreamSynchronize(a->st));
-    TRY(cudaGetLastError());
+    LL_CUDA_TRY(cudaStreamSynchronize(a->st));
+    LL_CUDA_TRY(cudaGetLastError());
     /* biases on the host: they are small, and the rows are already here */
     for (int i = 0; i < n_w; i++) {
         if (!bias[i]) continue;

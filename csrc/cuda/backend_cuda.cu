@@ -99,10 +99,6 @@ static bool all_q8(const cuda_backend *cb, int n, const ll_dweight *const *w, in
     return true;
 }
 
-/* rmsnorm(x) * g, then the products of a group sharing it. */
-static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight *const *w, int T, float *const *y,
-                       const float *const *bias, float eps, ll_error *e);
-
 /* Products sharing the input x (q/k/v, gate/up): for a generation step the
  * activations are quantized once for all the weights that take 8-bit dots. */
 static int matmul_shared(cuda_backend *cb, int n, const ll_dweight *const *w, const float *x, int T, float *const *y,
@@ -125,6 +121,7 @@ static int matmul_shared(cuda_backend *cb, int n, const ll_dweight *const *w, co
     return 0;
 }
 
+/* rmsnorm(x) * g, then the products of a group sharing it. */
 static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight *const *w, int T, float *const *y,
                        const float *const *bias, float eps, ll_error *e) {
     const int D = w[0]->ne0;
