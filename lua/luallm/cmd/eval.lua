@@ -96,7 +96,10 @@ function M.run(pos, opt)
     if not comm then return nil, e end
     r, err = run_mpi(llm, comm, pos[1], probs, o)
     comm.finalize()
-    if comm.rank ~= 0 then return r and 0 or 1 end -- rank 0 reports (errors of any rank too)
+    -- Rank 0 reports, errors of every rank included, and its exit status is
+    -- the job's. The other ranks exit 0: a non-zero exit makes mpirun kill
+    -- the job at once, before rank 0 has written the message.
+    if comm.rank ~= 0 then return 0 end
   else
     local m
     m, err = llm.load(pos[1], { threads = o.threads })
