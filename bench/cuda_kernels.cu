@@ -1,11 +1,14 @@
 // Times the CUDA backend's kernels one by one on the shapes of one 7B layer
 // (DeepSeek-R1-Distill-Qwen-7B: D 3584, F 18944, 28 heads, 4 KV heads, hd 128),
-// for a generation step (T = 1): microseconds per call and the weight bytes
-// per second they reach. Built and run on the device machine:
-//   nvcc -O2 -std=c++17 -Icsrc -arch=sm_90 bench/cuda_kernels.cu build/lua5.4/csrc/cuda/kernels.o \
-//        build/lua5.4/csrc/cuda/matvec_q8.o -o /tmp/ck && /tmp/ck
-// Weight bytes are random (timing does not depend on values).
+// for generation steps (T = 1 and 4): microseconds per call and the weight
+// bytes per second they reach. Each timing replays a CUDA graph of 16
+// launches over distinct copies of the weight (together well past the 50 MB
+// L2, so every launch reads DRAM, as in a real step) and divides.
+// Built and run on the device machine by bench/cuda_kernels.sh, which also
+// builds the previous commit's 8-bit kernels as OLD_MV for an A/B.
 #include "cuda/kernels.h"
+#include "cuda/packed.h"
+#include <vector>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,38 @@ template <typename F> static float time_us(F f, int reps) {
     return ms * 1000.f / reps;
 }
 
+// f(i) enqueues launch i (0..15) on st; the 16 are captured once and the
+// graph replayed: microseconds per launch, without host launch overhead.
+#define GRAPH_N 16
+template <typename F> static float graph_us(cudaStream_t st, F f, int reps = 20) {
+    cudaGraph_t g;
+    cudaGraphExec_t ge;
+    cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
+    for (int i = 0; i < GRAPH_N; i++) f(i);
+    cudaStreamEndCapture(st, &g);
+    cudaGraphInstantiate(&ge, g, 0);
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    cudaGraphLaunch(ge, st);
+    cudaEventRecord(a, st);
+    for (int i = 0; i < reps; i++) cudaGraphLaunch(ge, st);
+    cudaEventRecord(b, st);
+    cudaEventSynchronize(b);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    cudaGraphExecDestroy(ge);
+    cudaGraphDestroy(g);
+    return ms * 1000.f / reps / GRAPH_N;
+}
+
+#ifdef OLD_MV
+// the previous commit's kernels, built with renamed symbols (float scales, file layout)
+void old_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
+void old_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,
+                   cudaStream_t st);
+#endif
+
 struct shape { const char *name; int type; int N, K; size_t blk_bytes; int blk; };
 
 int main() {
@@ -47,7 +82,10 @@ int main() {
         {"down Q4_K 3584x18944", LL_TYPE_Q4_K, 3584, 18944, 144, 256},
         {"down Q6_K 3584x18944", LL_TYPE_Q6_K, 3584, 18944, 210, 256},
         {"out  Q6_K 152064x3584", LL_TYPE_Q6_K, 152064, 3584, 210, 256},
+        {"q/o  Q8_0 3584x3584", LL_TYPE_Q8_0, 3584, 3584, 34, 32},
         {"gate Q8_0 18944x3584", LL_TYPE_Q8_0, 18944, 3584, 34, 32},
+        {"down Q8_0 3584x18944", LL_TYPE_Q8_0, 3584, 18944, 34, 32},
+        {"out  Q8_0 152064x3584", LL_TYPE_Q8_0, 152064, 3584, 34, 32},
         {"gate F16 18944x3584", LL_TYPE_F16, 18944, 3584, 2, 1},
     };
     float *x, *y;
@@ -59,22 +97,57 @@ int main() {
     cudaStream_t st;
     cudaStreamCreate(&st);
     printf("%-24s %4s %10s %10s  kernel\n", "matvec", "T", "us", "GB/s");
+    void *q8old;
+    cudaMalloc(&q8old, LL_CUDA_Q8_BYTES(8, 18944));
+    uint8_t *raw;
+    cudaMalloc(&raw, (size_t)152064 * 14 * 210);
     for (const shape &s : shapes) {
         const size_t row_bytes = (size_t)s.K / s.blk * s.blk_bytes, bytes = row_bytes * s.N;
-        uint8_t *w;
-        cudaMalloc(&w, bytes);
-        fill(w, bytes);
-        ll_cuda_quant_q8(x, 4, s.K, q8, st);
-        ll_dweight dw = {w, s.type, s.K, s.N, row_bytes};
-        for (int T : {1, 4}) {
-            float us = time_us([&] { ll_cuda_matvec(&dw, x, T, y, NULL, false, st); }, 50);
-            printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
-            if (ll_cuda_matvec_q8_ok(&dw)) {
-                us = time_us([&] { ll_cuda_matvec_q8(&dw, q8, T, y, NULL, false, st); }, 50);
-                printf("%-24s %4d %10.1f %10.0f  q8\n", s.name, T, us, bytes / us / 1e3);
+        // copies: at least GRAPH_N launches' worth past 200 MB, cycled
+        const int nc = (int)(bytes * GRAPH_N > ((size_t)200 << 20) ? GRAPH_N : (((size_t)200 << 20) / bytes + 1));
+        std::vector<uint8_t *> w(nc), wp(nc);
+        fill(raw, bytes);
+        const bool packs = ll_cuda_packs(s.type, s.K);
+        for (int i = 0; i < nc; i++) {
+            cudaMalloc(&w[i], bytes);
+            cudaMemcpy(w[i], raw, bytes, cudaMemcpyDeviceToDevice);
+            wp[i] = w[i];
+            if (packs) {
+                cudaMalloc(&wp[i], bytes);
+                ll_cuda_pack_rows(s.type, w[i], 0, s.N, s.N, s.K, wp[i], st);
             }
         }
-        cudaFree(w);
+        ll_cuda_quant_q8(x, 4, s.K, q8, st);
+        const int ptype = packs ? s.type | LL_CUDA_PACKED : s.type;
+        for (int T : {1, 4}) {
+            float us = graph_us(st, [&](int i) {
+                ll_dweight dw = {w[i % nc], s.type, s.K, s.N, row_bytes};
+                ll_cuda_matvec(&dw, x, T, y, NULL, false, st);
+            });
+            printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
+            ll_dweight pw = {wp[0], ptype, s.K, s.N, row_bytes};
+            if (ll_cuda_matvec_q8_ok(&pw)) {
+                us = graph_us(st, [&](int i) {
+                    ll_dweight dw = {wp[i % nc], ptype, s.K, s.N, row_bytes};
+                    ll_cuda_matvec_q8(&dw, q8, T, y, NULL, false, st);
+                });
+                printf("%-24s %4d %10.1f %10.0f  q8\n", s.name, T, us, bytes / us / 1e3);
+            }
+#ifdef OLD_MV
+            if (s.type != LL_TYPE_F16) {
+                old_quant_q8(x, 4, s.K, q8old, st);
+                us = graph_us(st, [&](int i) {
+                    ll_dweight dw = {w[i % nc], s.type, s.K, s.N, row_bytes};
+                    old_matvec_q8(&dw, q8old, T, y, NULL, false, st);
+                });
+                printf("%-24s %4d %10.1f %10.0f  q8 (previous kernels)\n", s.name, T, us, bytes / us / 1e3);
+            }
+#endif
+        }
+        for (int i = 0; i < nc; i++) {
+            if (wp[i] != w[i]) cudaFree(wp[i]);
+            cudaFree(w[i]);
+        }
     }
     // the small kernels of a layer, T = 1
     const int D = 3584, F = 18944, H = 28, Hkv = 4, hd = 128, n_ctx = 4096;

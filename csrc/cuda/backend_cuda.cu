@@ -127,9 +127,9 @@ static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight
     const int D = w[0]->ne0;
     if (all_q8(cb, n, w, T)) {
         ll_cuda_rmsnorm_quant_q8(cb->x, g, T, D, eps, cb->q8, cb->st);
-        bool even = n > 1;
-        for (int i = 0; i < n; i++) even &= w[i]->ne1 % 2 == 0;
-        if (even) { /* one launch for the group */
+        bool grouped = n > 1;
+        for (int i = 0; i < n; i++) grouped &= ll_cuda_matvec_q8_group_ok(w[i]);
+        if (grouped) { /* one launch for the group */
             ll_cuda_mv_group grp;
             grp.n = n;
             for (int i = 0; i < n; i++) {
@@ -305,6 +305,8 @@ typedef struct upload {
     bool copy;       /* second pass: copy; first pass: only count */
     size_t max_k, max_nk;
     uint8_t *stage;  /* pinned bounce buffer of STAGE bytes (second pass) */
+    uint8_t *dstage; /* device buffer of STAGE bytes for packing (second pass; NULL: no packing) */
+    bool pack;       /* pack Q8_0 / Q6_K weights (packed.h) for the 8-bit dot kernels */
     ll_error *e;
 } upload;
 
@@ -327,6 +329,27 @@ static int upload_bytes(upload *u, const void *src, size_t n) {
     return 0;
 }
 
+/* Rows of a packed weight: a stage of file rows at a time to the device, packed there. */
+static int upload_packed(upload *u, const ll_weight *w) {
+    const int N = (int)w->ne1, K = (int)w->ne0;
+    const int per = (int)(STAGE / w->row_bytes);
+    for (int r0 = 0; r0 < N; r0 += per) {
+        const int nr = N - r0 < per ? N - r0 : per;
+        const size_t k = (size_t)nr * w->row_bytes;
+        memcpy(u->stage, (const uint8_t *)w->data + (size_t)r0 * w->row_bytes, k);
+        cudaError_t err = cudaMemcpy(u->dstage, u->stage, k, cudaMemcpyHostToDevice);
+        if (err == cudaSuccess) {
+            ll_cuda_pack_rows(w->type, u->dstage, r0, nr, N, K, u->cb->wbuf + u->off, 0);
+            err = cudaStreamSynchronize(0);
+        }
+        if (err != cudaSuccess) {
+            (void)cudaGetLastError();
+            return ll_err(u->e, "cuda: packing weights: %s", cudaGetErrorString(err));
+        }
+    }
+    return 0;
+}
+
 static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
     if (!ll_cuda_type_ok(w->type))
         return ll_err(u->e, "cuda backend: tensor %s has type %s, which the CUDA kernels cannot read",
@@ -340,7 +363,12 @@ static int put_weight(upload *u, const ll_weight *w, ll_dweight *dw) {
         dw->ne0 = (int)w->ne0;
         dw->ne1 = (int)w->ne1;
         dw->row_bytes = w->row_bytes;
-        if (upload_bytes(u, w->data, n)) return -1;
+        if (u->pack && ll_cuda_packs(w->type, w->ne0)) {
+            dw->type = w->type | LL_CUDA_PACKED;
+            if (upload_packed(u, w)) return -1;
+        } else if (upload_bytes(u, w->data, n)) {
+            return -1;
+        }
     }
     if ((size_t)w->ne0 > u->max_k) u->max_k = (size_t)w->ne0;
     if ((size_t)(w->ne0 * w->ne1) > u->max_nk) u->max_nk = (size_t)(w->ne0 * w->ne1);
@@ -412,14 +440,24 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     const int nl = l1 - l0;
     cb->L = (dlayer *)calloc((size_t)(nl > 0 ? nl : 1), sizeof(dlayer));
     if (!cb->L) return ll_err(e, "cuda backend: out of memory");
-    upload u = {cb, 0, false, 0, 0, NULL, e};
+    /* LUALLM_CUDA_Q8=0 keeps generation on the float kernels (for comparison) */
+    const char *qv = getenv("LUALLM_CUDA_Q8");
+    const bool use_q8 = !(qv && strcmp(qv, "0") == 0);
+    upload u = {cb, 0, false, 0, 0, NULL, NULL, use_q8, e};
     if (put_all(&u, m, l0, l1, output)) return -1;
     if (dev_alloc(cb, (void **)&cb->wbuf, u.off, e)) return -1;
     u.off = 0;
     u.copy = true;
     LL_CUDA_TRY(cudaMallocHost((void **)&u.stage, STAGE));
+    /* the packing buffer lives only while loading (the plan's margin covers it) */
+    if (use_q8 && cudaMalloc((void **)&u.dstage, STAGE) != cudaSuccess) {
+        (void)cudaGetLastError();
+        cudaFreeHost(u.stage);
+        return ll_err(e, "cuda backend: cannot allocate %zu bytes on the device to pack weights", (size_t)STAGE);
+    }
     const int up_rc = put_all(&u, m, l0, l1, output);
     cudaFreeHost(u.stage);
+    if (u.dstage) cudaFree(u.dstage);
     if (up_rc) return -1;
     /* K/V rows: F16 whatever kv_type asks (see backend_cuda.h) */
     const size_t cells = (size_t)c->p.n_ctx, kvd = (size_t)hp->n_head_kv * hp->head_dim;
@@ -451,9 +489,7 @@ static int backend_init(cuda_backend *cb, ll_context *c, int l0, int l1, bool ou
     /* LUALLM_CUDA_GRAPHS=0 launches every kernel directly (for measuring what graphs save) */
     const char *gv = getenv("LUALLM_CUDA_GRAPHS");
     cb->use_graphs = !(gv && strcmp(gv, "0") == 0);
-    /* LUALLM_CUDA_Q8=0 keeps generation on the float kernels (for comparison) */
-    const char *qv = getenv("LUALLM_CUDA_Q8");
-    if (qv && strcmp(qv, "0") == 0) {
+    if (!use_q8) {
         cudaFree(cb->q8);
         cb->bytes -= LL_CUDA_Q8_BYTES(LL_CUDA_MATVEC_MAX, max_k);
         cb->q8 = NULL;
@@ -489,7 +525,7 @@ extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, in
     cuda_backend cb;
     memset(&cb, 0, sizeof cb);
     int rc = -1;
-    uint8_t *dw = NULL;
+    uint8_t *dw = NULL, *dp = NULL;
     float *dx = NULL, *dy = NULL;
     ll_dweight W = {NULL, type, K, N, row_bytes};
     const size_t wb = row_bytes * (size_t)N, xb = (size_t)T * K * sizeof(float), yb = (size_t)T * N * sizeof(float);
@@ -511,6 +547,15 @@ extern "C" int ll_cuda_matmul_test(int type, const void *w, size_t row_bytes, in
     }
     cb.api.set_stream(cb.blas, cb.st);
     W.d = dw;
+    if (ll_cuda_packs(type, K)) { /* as the backend uploads it */
+        if ((err = cudaMalloc((void **)&dp, wb))) {
+            ll_err(e, "cuda: %s", cudaGetErrorString(err));
+            goto done;
+        }
+        ll_cuda_pack_rows(type, dw, 0, N, N, K, dp, cb.st);
+        W.d = dp;
+        W.type = type | LL_CUDA_PACKED;
+    }
     if (matmul(&cb, &W, dx, T, dy, NULL, false, e)) goto done;
     if ((err = cudaStreamSynchronize(cb.st)) || (err = cudaGetLastError()) ||
         (err = cudaMemcpy(y, dy, yb, cudaMemcpyDeviceToHost))) {
@@ -523,6 +568,7 @@ done:
     ll_cublas_close(&cb.api);
     if (cb.st) cudaStreamDestroy(cb.st);
     cudaFree(dw);
+    cudaFree(dp);
     cudaFree(dx);
     cudaFree(dy);
     cudaFree(cb.x16);

@@ -7,6 +7,7 @@
 #define LL_CUDA_DEQUANT_H
 
 #include "cuda/cuda_common.h"
+#include "cuda/packed.h"
 
 /* Q4_K / Q5_K: 6-bit scale and min j (0..7) from the 12 packed bytes. */
 static __device__ __forceinline__ void ll_k4_scale_min(int j, const uint8_t *q, int &sc, int &mn) {
@@ -121,6 +122,38 @@ static __device__ __forceinline__ void ll_deq8(const uint8_t *__restrict__ row, 
     }
 }
 
+/* Group g of row `row` of a weight (N rows of K) in any layout: the file's
+ * (rows of row_bytes) or the packed ones of packed.h. */
+template <int TYPE>
+static __device__ __forceinline__ void ll_deq8_at(const uint8_t *__restrict__ W, size_t row_bytes, int N, int K,
+                                                  int64_t row, int g, float *y) {
+    if constexpr (TYPE == LL_CUDA_Q8_0P) {
+        const ll_packed_sections s = ll_packed(TYPE, (size_t)N, (size_t)K);
+        const float d = ll_h2f(reinterpret_cast<const uint16_t *>(W + s.s1)[(size_t)row * (K / 32) + g / 4]);
+        const uint2 q = *reinterpret_cast<const uint2 *>(W + (size_t)row * K + (size_t)g * 8);
+#pragma unroll
+        for (int i = 0; i < 8; i++) y[i] = d * (float)(int8_t)((i < 4 ? q.x : q.y) >> (8 * (i & 3)));
+    } else if constexpr (TYPE == LL_CUDA_Q6_KP) {
+        const ll_packed_sections s = ll_packed(TYPE, (size_t)N, (size_t)K);
+        const int j = g / 8, e0 = (g % 8) * 8, b = e0 / 32, l0 = e0 % 32; /* item, block in it, first element */
+        const uint2 lo = *reinterpret_cast<const uint2 *>(W + (size_t)row * (K / 2) + (size_t)j * 32 + l0);
+        const uint4 hi = *reinterpret_cast<const uint4 *>(W + s.s1 + (size_t)row * (K / 4) + (size_t)j * 16);
+        const int8_t sc = reinterpret_cast<const int8_t *>(W + s.s2)[(size_t)row * (K / 16) + (size_t)j * 4 + b * 2 + l0 / 16];
+        const float d = ll_h2f(reinterpret_cast<const uint16_t *>(W + s.s3)[(size_t)row * (K / 256) + j / 4]) * (float)sc;
+        const uint32_t hw[4] = {hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            const int w = l0 / 4 + i / 4, x = i % 4; /* word and byte of the element in its block */
+            const uint32_t l = ((i < 4 ? lo.x : lo.y) >> (8 * x + 4 * b)) & 0xF;
+            const uint32_t h = (hw[w & 3] >> (8 * x + 2 * ((w >> 2) + 2 * b))) & 3;
+            const int u = (int)(l | h << 4); /* 6-bit two's complement */
+            y[i] = d * (float)((u ^ 32) - 32);
+        }
+    } else {
+        ll_deq8<TYPE>(W + (size_t)row * row_bytes, g, y);
+    }
+}
+
 /* Whether the device kernels can read a weight type. */
 static inline bool ll_cuda_type_ok(int t) {
     switch (t) {
@@ -132,7 +165,7 @@ static inline bool ll_cuda_type_ok(int t) {
     }
 }
 
-/* Calls f.template operator()<TYPE>() for a runtime type id (one of the above). */
+/* Calls F(TYPE) for a runtime type id (one of the above, or packed). */
 #define LL_CUDA_TYPE_SWITCH(t, F)            \
     switch (t) {                             \
     case LL_TYPE_F32: F(LL_TYPE_F32); break;   \
@@ -144,6 +177,8 @@ static inline bool ll_cuda_type_ok(int t) {
     case LL_TYPE_Q4_K: F(LL_TYPE_Q4_K); break; \
     case LL_TYPE_Q5_K: F(LL_TYPE_Q5_K); break; \
     case LL_TYPE_Q6_K: F(LL_TYPE_Q6_K); break; \
+    case LL_CUDA_Q8_0P: F(LL_CUDA_Q8_0P); break; \
+    case LL_CUDA_Q6_KP: F(LL_CUDA_Q6_KP); break; \
     default: break;                          \
     }
 

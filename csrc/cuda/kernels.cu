@@ -1,6 +1,7 @@
 /* The CUDA backend's kernels: simple, coalesced, FP32 arithmetic. */
 #include "cuda/kernels.h"
 #include "cuda/dequant.h"
+#include "cuda/q8act.h"
 
 #include <math.h>
 
@@ -41,7 +42,7 @@ k_matvec(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const fl
         for (int r = 0; r < ROWS; r++) {
             if (r >= nr) break;
             float wv[8];
-            ll_deq8<TYPE>(W + (size_t)(row0 + r) * row_bytes, g, wv);
+            ll_deq8_at<TYPE>(W, row_bytes, N, K, row0 + r, g, wv);
 #pragma unroll
             for (int t = 0; t < TMAX; t++) {
                 if (t >= T) break;
@@ -92,7 +93,7 @@ void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const 
 /* ---- dequantize a whole matrix to FP16 (for cuBLAS), a thread per group ---- */
 
 template <int TYPE>
-__global__ void k_dequant_f16(const uint8_t *__restrict__ W, size_t row_bytes, int K, int64_t n_groups,
+__global__ void k_dequant_f16(const uint8_t *__restrict__ W, size_t row_bytes, int N, int K, int64_t n_groups,
                               __half *__restrict__ out) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n_groups) return;
@@ -100,7 +101,7 @@ __global__ void k_dequant_f16(const uint8_t *__restrict__ W, size_t row_bytes, i
     const int64_t row = i / gpr;
     const int g = (int)(i % gpr);
     float v[8];
-    ll_deq8<TYPE>(W + row * row_bytes, g, v);
+    ll_deq8_at<TYPE>(W, row_bytes, N, K, row, g, v);
     __align__(16) __half2 h[4];
 #pragma unroll
     for (int k = 0; k < 4; k++) h[k] = __floats2half2_rn(v[2 * k], v[2 * k + 1]);
@@ -110,7 +111,7 @@ __global__ void k_dequant_f16(const uint8_t *__restrict__ W, size_t row_bytes, i
 void ll_cuda_dequant_f16(const ll_dweight *w, __half *out, cudaStream_t st) {
     const int64_t n = (int64_t)w->ne1 * (w->ne0 / 8);
     const unsigned grid = (unsigned)((n + 255) / 256);
-#define LAUNCH(TY) k_dequant_f16<TY><<<grid, 256, 0, st>>>(w->d, w->row_bytes, w->ne0, n, out);
+#define LAUNCH(TY) k_dequant_f16<TY><<<grid, 256, 0, st>>>(w->d, w->row_bytes, w->ne1, w->ne0, n, out);
     LL_CUDA_TYPE_SWITCH(w->type, LAUNCH)
 #undef LAUNCH
 }
@@ -383,13 +384,8 @@ __global__ void k_attn_combine(ll_cuda_attn a, int S) {
         o = L > 0.f ? o / L : 0.f;
         out[d] = o;
         if (a.q8_out) {
-            const int qd = a.H * hd, i = h * hd + d;
-            const float amax = ll_warp_max(fabsf(o));
-            const float dd = amax / 127.f;
-            int8_t *xq = (int8_t *)a.q8_out;
-            float *xd = (float *)((uint8_t *)a.q8_out + LL_CUDA_Q8_XQ_BYTES(a.T, qd));
-            xq[(size_t)t * qd + i] = (int8_t)(dd > 0.f ? __float2int_rn(o / dd) : 0);
-            if ((d & 31) == 0) xd[(size_t)t * (qd / 32) + i / 32] = dd;
+            const int qd = a.H * hd;
+            ll_q8_put(o, d & 31, (int8_t *)a.q8_out, ll_q8_meta(a.q8_out, a.T, qd), ((size_t)t * qd + h * hd + d) / 32);
         }
     }
 }

@@ -19,15 +19,18 @@ typedef struct ll_dweight {
 void ll_cuda_matvec(const ll_dweight *w, const float *x, int T, float *y, const float *bias, bool accumulate,
                     cudaStream_t st);
 /* The same on 8-bit activations and integer dots (matvec_q8.cu), for the
- * types ll_cuda_matvec_q8_ok accepts: ll_cuda_quant_q8 quantizes x (T, K)
+ * types ll_cuda_matvec_q8_ok accepts (Q4_K, and Q8_0 and Q6_K packed as in
+ * packed.h): ll_cuda_quant_q8 quantizes x (T, K)
  * into q8 (LL_CUDA_Q8_BYTES(T, K) bytes of device scratch) once for all the
  * products that share x. */
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w);
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
 /* rmsnorm(x) * g (T, D) quantized into q8, D % 32 == 0 (the normed rows are not kept). */
 void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st);
-/* Up to 3 products of one quantized input in one launch (types the q8 dots
- * take; every row count even). y_i (T, N_i) = x . W_i^T + b_i. */
+/* Up to 3 products of one quantized input in one launch, for weights that
+ * ll_cuda_matvec_q8_group_ok accepts (q8 types, row counts multiples of 4).
+ * y_i (T, N_i) = x . W_i^T + b_i. */
+bool ll_cuda_matvec_q8_group_ok(const ll_dweight *w);
 typedef struct ll_cuda_mv_group {
     int n;
     ll_dweight w[3];

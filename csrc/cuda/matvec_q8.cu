@@ -1,29 +1,27 @@
 /* Matrix-vector products of generation steps for the formats of the usual
- * files (Q4_K, Q6_K, Q8_0) on 8-bit activations with integer dot products
- * (dp4a): the activations are quantized once per product to blocks of 32
- * int8 values with a float scale (as the CPU quantizes them for its dots),
- * and a thread takes 32 weights at a time with a handful of wide loads. The
- * float kernel (kernels.cu) spends some six instructions per weight decoding
- * K-quants and stays far below the memory bandwidth; these spend about one.
- * A warp per output row, four rows per block. */
+ * files (Q4_K, and Q6_K and Q8_0 in the packed layouts of packed.h) on 8-bit
+ * activations with integer dot products (dp4a): the activations are
+ * quantized once per product to blocks of 32 int8 values with a scale and
+ * the scaled sum of the block (q8act.h). The unit of work is an item of 64
+ * weights (two activation blocks): 36 bytes of a Q4_K row, 48 + 4 of a Q6_K
+ * row, 64 + 4 of a Q8_0 row, each read with 16-byte loads. A row is shared
+ * by 8, 16 or 32 lanes, by its shape (lanes_per_row). */
 #include "cuda/kernels.h"
-#include "cuda/dequant.h"
+#include "cuda/packed.h"
+#include "cuda/q8act.h"
 
-/* ---- activations: x (T, K) -> q (T, K) int8, d (T, K/32) scales ---- */
+/* ---- activations: x (T, K) -> int8 values and block pairs (q8act.h) ---- */
 
-__global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, float *__restrict__ d, int n_blocks) {
+__global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, float2 *__restrict__ m,
+                           int n_blocks) {
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
-    const float v = x[(size_t)b * 32 + lane];
-    const float amax = ll_warp_max(fabsf(v));
-    const float dd = amax / 127.f;
-    q[(size_t)b * 32 + lane] = (int8_t)(dd > 0.f ? __float2int_rn(v / dd) : 0);
-    if (lane == 0) d[b] = dd;
+    ll_q8_put(x[(size_t)b * 32 + lane], lane, q, m, (size_t)b);
 }
 
 /* rmsnorm(x) * g quantized, a block per row (the normed row is not kept). */
 __global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int D, float eps,
-                                   int8_t *__restrict__ q, float *__restrict__ d) {
+                                   int8_t *__restrict__ q, float2 *__restrict__ m) {
     const float *xr = x + (size_t)blockIdx.x * D;
     __shared__ float part[32];
     float ss = 0.f;
@@ -39,45 +37,34 @@ __global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__r
     }
     __syncthreads();
     const float scale = rsqrtf(part[0] / D + eps);
-    /* each warp quantizes whole blocks of 32 */
+    const size_t b0 = (size_t)blockIdx.x * (D / 32);
     for (int b = warp; b < D / 32; b += nw) {
         const int i = b * 32 + lane;
-        const float v = xr[i] * scale * g[i];
-        const float amax = ll_warp_max(fabsf(v));
-        const float dd = amax / 127.f;
-        const size_t o = (size_t)blockIdx.x * D + i;
-        q[o] = (int8_t)(dd > 0.f ? __float2int_rn(v / dd) : 0);
-        if (lane == 0) d[(size_t)blockIdx.x * (D / 32) + b] = dd;
+        ll_q8_put(xr[i] * scale * g[i], lane, q, m, b0 + b);
     }
 }
 
 /* silu(g) * u quantized, for a down projection (the product is not kept). */
 __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__restrict__ u, int8_t *__restrict__ q,
-                                  float *__restrict__ d, int n_blocks) {
+                                  float2 *__restrict__ m, int n_blocks) {
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     const size_t i = (size_t)b * 32 + lane;
-    const float gv = g[i], v = gv / (1.0f + expf(-gv)) * u[i];
-    const float amax = ll_warp_max(fabsf(v));
-    const float dd = amax / 127.f;
-    q[i] = (int8_t)(dd > 0.f ? __float2int_rn(v / dd) : 0);
-    if (lane == 0) d[b] = dd;
+    const float gv = g[i];
+    ll_q8_put(gv / (1.0f + expf(-gv)) * u[i], lane, q, m, (size_t)b);
 }
 
-/* 32 bytes from a 2-byte aligned address (Q8_0 and Q6_K blocks are 34 and
- * 210 bytes long): aligned words, realigned with funnel shifts. */
-static __device__ __forceinline__ void load32_a2(const uint8_t *p, uint32_t w[8]) {
-    const uint32_t *a = reinterpret_cast<const uint32_t *>(reinterpret_cast<uintptr_t>(p) & ~(uintptr_t)3);
-    if ((reinterpret_cast<uintptr_t>(p) & 3) == 0) { /* 4-aligned only: no wider loads */
-#pragma unroll
-        for (int i = 0; i < 8; i++) w[i] = a[i];
-        return;
-    }
-    uint32_t r[9];
-#pragma unroll
-    for (int i = 0; i < 9; i++) r[i] = a[i];
-#pragma unroll
-    for (int i = 0; i < 8; i++) w[i] = __funnelshift_r(r[i], r[i + 1], 16);
+/* ---- the items ---- */
+
+static __device__ __forceinline__ int dot8(const uint32_t *w, const int4 &x0, const int4 &x1, int acc) {
+    acc = __dp4a((int)w[0], x0.x, acc);
+    acc = __dp4a((int)w[1], x0.y, acc);
+    acc = __dp4a((int)w[2], x0.z, acc);
+    acc = __dp4a((int)w[3], x0.w, acc);
+    acc = __dp4a((int)w[4], x1.x, acc);
+    acc = __dp4a((int)w[5], x1.y, acc);
+    acc = __dp4a((int)w[6], x1.z, acc);
+    return __dp4a((int)w[7], x1.w, acc);
 }
 
 static __device__ __forceinline__ int dot4(const uint32_t *w, const int4 &x0, int acc) {
@@ -87,223 +74,308 @@ static __device__ __forceinline__ int dot4(const uint32_t *w, const int4 &x0, in
     return __dp4a((int)w[3], x0.w, acc);
 }
 
-/* One unit (32 weights) of row w against activation row t: returns its float contribution. */
-template <int TYPE>
-static __device__ __forceinline__ float unit_dot(const uint8_t *__restrict__ w, int u, const int8_t *__restrict__ xq,
-                                                 const float *__restrict__ xd) {
-    if constexpr (TYPE == LL_TYPE_Q8_0) {
-        const ll_block_q8_0 *b = reinterpret_cast<const ll_block_q8_0 *>(w) + u;
-        uint32_t q[8];
-        load32_a2(reinterpret_cast<const uint8_t *>(b->qs), q);
-        const int4 *xp = reinterpret_cast<const int4 *>(xq + (size_t)u * 32);
-        const int s = dot4(q + 4, xp[1], dot4(q, xp[0], 0));
-        return xd[u] * ll_h2f(b->d) * (float)s;
-    } else if constexpr (TYPE == LL_TYPE_Q4_K) {
-        /* unit u: superblock u/8; 16 bytes of qs (chunk c, half hb) give
-         * weights c*64 + hb*16 + [0,16) (low nibbles, sub-block 2c) and the
-         * same 32 places later (high nibbles, sub-block 2c+1) */
-        const ll_block_q4_K *b = reinterpret_cast<const ll_block_q4_K *>(w) + u / 8;
-        const int c = (u % 8) / 2, hb = u % 2;
-        const uint4 qq = *reinterpret_cast<const uint4 *>(b->qs + c * 32 + hb * 16);
-        const uint32_t lo[4] = {qq.x & 0x0F0F0F0Fu, qq.y & 0x0F0F0F0Fu, qq.z & 0x0F0F0F0Fu, qq.w & 0x0F0F0F0Fu};
-        const uint32_t hi[4] = {(qq.x >> 4) & 0x0F0F0F0Fu, (qq.y >> 4) & 0x0F0F0F0Fu, (qq.z >> 4) & 0x0F0F0F0Fu,
-                                (qq.w >> 4) & 0x0F0F0F0Fu};
-        const size_t e0 = (size_t)(u / 8) * 256 + c * 64 + hb * 16;
-        const int4 xa = *reinterpret_cast<const int4 *>(xq + e0), xb = *reinterpret_cast<const int4 *>(xq + e0 + 32);
-        const uint32_t ones[4] = {0x01010101u, 0x01010101u, 0x01010101u, 0x01010101u};
-        const int da = dot4(lo, xa, 0), db = dot4(hi, xb, 0), sa = dot4(ones, xa, 0), sb = dot4(ones, xb, 0);
-        int sc0, mn0, sc1, mn1;
-        ll_k4_scale_min(2 * c, b->scales, sc0, mn0);
-        ll_k4_scale_min(2 * c + 1, b->scales, sc1, mn1);
-        const float d = ll_h2f(b->d), dm = ll_h2f(b->dmin);
-        const int blk = (u / 8) * 8 + 2 * c;
-        return xd[blk] * (d * sc0 * (float)da - dm * mn0 * (float)sa) +
-               xd[blk + 1] * (d * sc1 * (float)db - dm * mn1 * (float)sb);
-    } else { /* Q6_K: unit u = quarter k of half h of superblock u/8 */
-        const ll_block_q6_K *b = reinterpret_cast<const ll_block_q6_K *>(w) + u / 8;
-        const int h = (u % 8) / 4, k = u % 4;
-        uint32_t ql[8], qh[8], q[8];
-        load32_a2(b->ql + h * 64 + (k & 1) * 32, ql);
-        load32_a2(b->qh + h * 32, qh);
-        const int sl = 4 * (k >> 1), sh = 2 * k;
+/* A row of one weight: where its item j lies (per type). */
+struct wrow {
+    const uint8_t *a, *b, *c, *d;
+};
+
+template <int TYPE> static __device__ __forceinline__ wrow row_of(const ll_dweight &W, int row) {
+    const size_t N = (size_t)W.ne1, K = (size_t)W.ne0, r = (size_t)row;
+    wrow p;
+    if constexpr (TYPE == LL_TYPE_Q4_K) {
+        p.a = W.d + r * W.row_bytes;
+        p.b = p.c = p.d = p.a;
+    } else if constexpr (TYPE == LL_CUDA_Q8_0P) {
+        const ll_packed_sections s = ll_packed(TYPE, N, K);
+        p.a = W.d + r * K;
+        p.b = W.d + s.s1 + r * (K / 16);
+        p.c = p.d = p.a;
+    } else {
+        const ll_packed_sections s = ll_packed(TYPE, N, K);
+        p.a = W.d + r * (K / 2);
+        p.b = W.d + s.s1 + r * (K / 4);
+        p.c = W.d + s.s2 + r * (K / 16);
+        p.d = W.d + s.s3 + r * (K / 128);
+    }
+    return p;
+}
+
+/* An item's weights in registers, decoded as far as the activations allow. */
+template <int TYPE> struct item;
+
+template <> struct item<LL_TYPE_Q4_K> {
+    uint32_t q[8];
+    float dsc0, dsc1, m0, m1; /* d * scale and dmin * min of the item's two sub-blocks */
+    __device__ __forceinline__ void load(const wrow &p, int j) {
+        const uint8_t *sb = p.a + (size_t)(j >> 2) * sizeof(ll_block_q4_K);
+        const int c = j & 3;
+        const uint4 hdr = *reinterpret_cast<const uint4 *>(sb); /* d, dmin, 12 bytes of scales */
+        const uint4 q0 = *reinterpret_cast<const uint4 *>(sb + 16 + 32 * c);
+        const uint4 q1 = *reinterpret_cast<const uint4 *>(sb + 32 + 32 * c);
+        q[0] = q0.x; q[1] = q0.y; q[2] = q0.z; q[3] = q0.w;
+        q[4] = q1.x; q[5] = q1.y; q[6] = q1.z; q[7] = q1.w;
+        /* the 6-bit scales and mins of sub-blocks 2c and 2c+1, two bytes at a time */
+        const int sh = 16 * (c & 1);
+        const uint32_t A = hdr.y >> sh, B = hdr.z >> sh, C = hdr.w >> sh;
+        uint32_t sc, mn;
+        if (c < 2) {
+            sc = A & 0x3F3Fu;
+            mn = B & 0x3F3Fu;
+        } else {
+            sc = (C & 0x0F0Fu) | ((A >> 2) & 0x3030u);
+            mn = ((C >> 4) & 0x0F0Fu) | ((B >> 2) & 0x3030u);
+        }
+        const float2 dm = __half22float2(*reinterpret_cast<const __half2 *>(&hdr.x));
+        dsc0 = dm.x * (float)(sc & 0xFF);
+        dsc1 = dm.x * (float)(sc >> 8);
+        m0 = dm.y * (float)(mn & 0xFF);
+        m1 = dm.y * (float)(mn >> 8);
+    }
+    __device__ __forceinline__ float dot(const int4 *x, const float4 &m) const {
+        uint32_t lo[8], hi[8];
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            const uint32_t v = ((ql[i] >> sl) & 0x0F0F0F0Fu) | (((qh[i] >> sh) & 0x03030303u) << 4);
-            q[i] = __vsubss4(v, 0x20202020u); /* 0..63 -> -32..31 per byte */
+            lo[i] = q[i] & 0x0F0F0F0Fu;
+            hi[i] = (q[i] >> 4) & 0x0F0F0F0Fu;
         }
-        const int4 *xp = reinterpret_cast<const int4 *>(xq + (size_t)u * 32);
-        const int s0 = dot4(q, xp[0], 0), s1 = dot4(q + 4, xp[1], 0);
-        const int8_t *sc = b->scales + h * 8 + 2 * k;
-        return xd[u] * ll_h2f(b->d) * ((float)sc[0] * (float)s0 + (float)sc[1] * (float)s1);
+        const int da = dot8(lo, x[0], x[1], 0), db = dot8(hi, x[2], x[3], 0);
+        return m.x * dsc0 * (float)da - m0 * m.y + m.z * dsc1 * (float)db - m1 * m.w;
     }
-}
+};
+
+template <> struct item<LL_CUDA_Q8_0P> {
+    uint32_t q[16];
+    float d0, d1;
+    __device__ __forceinline__ void load(const wrow &p, int j) {
+        const uint4 *s = reinterpret_cast<const uint4 *>(p.a + (size_t)j * 64);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const uint4 v = s[i];
+            q[4 * i] = v.x; q[4 * i + 1] = v.y; q[4 * i + 2] = v.z; q[4 * i + 3] = v.w;
+        }
+        const float2 d = __half22float2(reinterpret_cast<const __half2 *>(p.b)[j]);
+        d0 = d.x;
+        d1 = d.y;
+    }
+    __device__ __forceinline__ float dot(const int4 *x, const float4 &m) const {
+        return m.x * d0 * (float)dot8(q, x[0], x[1], 0) + m.z * d1 * (float)dot8(q + 8, x[2], x[3], 0);
+    }
+};
+
+template <> struct item<LL_CUDA_Q6_KP> {
+    uint32_t lo[8], hi[4];
+    float sc[4]; /* d * scale of each 16 weights */
+    __device__ __forceinline__ void load(const wrow &p, int j) {
+        const uint4 l0 = reinterpret_cast<const uint4 *>(p.a)[2 * j], l1 = reinterpret_cast<const uint4 *>(p.a)[2 * j + 1];
+        const uint4 h = reinterpret_cast<const uint4 *>(p.b)[j];
+        const uint32_t s = reinterpret_cast<const uint32_t *>(p.c)[j];
+        const float d = __half2float(reinterpret_cast<const __half *>(p.d)[j >> 2]);
+        lo[0] = l0.x; lo[1] = l0.y; lo[2] = l0.z; lo[3] = l0.w;
+        lo[4] = l1.x; lo[5] = l1.y; lo[6] = l1.z; lo[7] = l1.w;
+        hi[0] = h.x; hi[1] = h.y; hi[2] = h.z; hi[3] = h.w;
+#pragma unroll
+        for (int i = 0; i < 4; i++) sc[i] = d * (float)(int8_t)(s >> (8 * i));
+    }
+    __device__ __forceinline__ float dot(const int4 *x, const float4 &m) const {
+        int s[4];
+#pragma unroll
+        for (int b = 0; b < 2; b++) {
+            uint32_t w[8];
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                /* 6-bit two's complement, sign-extended to the byte */
+                const uint32_t u = ((lo[i] >> (4 * b)) & 0x0F0F0F0Fu) |
+                                   (((hi[i & 3] >> (2 * ((i >> 2) + 2 * b))) & 0x03030303u) << 4);
+                w[i] = u | ((u & 0x20202020u) * 6u);
+            }
+            s[2 * b] = dot4(w, x[2 * b], 0);
+            s[2 * b + 1] = dot4(w + 4, x[2 * b + 1], 0);
+        }
+        return m.x * (sc[0] * (float)s[0] + sc[1] * (float)s[1]) + m.z * (sc[2] * (float)s[2] + sc[3] * (float)s[3]);
+    }
+};
+
+/* ---- the kernels ---- */
 
 #define MVQ_WARPS 4
 
-/* A warp per ROWS rows (two for single-token steps: the activation loads of
- * a unit serve both rows, and two rows' loads are in flight at once). */
-template <int TYPE, int TMAX, int ROWS>
-__global__ void __launch_bounds__(32 * MVQ_WARPS)
-k_matvec_q8(const uint8_t *__restrict__ W, size_t row_bytes, int K, int N, const int8_t *__restrict__ xq,
-            const float *__restrict__ xd, int T, float *__restrict__ y, const float *__restrict__ bias, int accumulate) {
-    const int row0 = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * ROWS, lane = threadIdx.x & 31;
-    if (row0 >= N) return;
-    const int nr = N - row0 < ROWS ? N - row0 : ROWS;
-    const int nu = K / 32;
-    float acc[ROWS][TMAX];
+/* Items a lane loads before it computes (more held more registers and
+ * measured slower). */
+#ifndef MVQ_U
+#define MVQ_U 2
+#endif
+
+/* acc[t] += row . x_t over the lane's items (j = sub, sub + LPR, ...). */
+template <int TYPE, int TMAX, int LPR>
+static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int sub, const int8_t *__restrict__ xq,
+                                               const float4 *__restrict__ xm, int T, float *acc) {
+    const wrow p = row_of<TYPE>(W, row);
+    const int K = W.ne0, nj = K / 64;
+    for (int j0 = sub; j0 < nj; j0 += LPR * MVQ_U) {
+        item<TYPE> it[MVQ_U];
 #pragma unroll
-    for (int r = 0; r < ROWS; r++)
+        for (int u = 0; u < MVQ_U; u++)
+            if (j0 + LPR * u < nj) it[u].load(p, j0 + LPR * u);
 #pragma unroll
-        for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
-#pragma unroll 2
-    for (int u = lane; u < nu; u += 32) {
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) {
-            if (r >= nr) break;
-            const uint8_t *w = W + (size_t)(row0 + r) * row_bytes;
+        for (int u = 0; u < MVQ_U; u++) {
+            const int j = j0 + LPR * u;
+            if (j >= nj) break;
 #pragma unroll
             for (int t = 0; t < TMAX; t++) {
                 if (t >= T) break;
-                acc[r][t] += unit_dot<TYPE>(w, u, xq + (size_t)t * K, xd + (size_t)t * (K / 32));
+                const int4 *x = reinterpret_cast<const int4 *>(xq + (size_t)t * K + (size_t)j * 64);
+                acc[t] += it[u].dot(x, xm[(size_t)t * (K / 64) + j]);
             }
         }
     }
+}
+
+/* Sums the LPR lanes of a row and stores (lane sub == 0). */
+template <int TMAX, int LPR>
+static __device__ __forceinline__ void row_store(float *acc, int sub, int row, int N, int T, float *__restrict__ y,
+                                                 const float *__restrict__ bias, int accumulate) {
 #pragma unroll
-    for (int r = 0; r < ROWS; r++) {
-        if (r >= nr) break;
-        const int row = row0 + r;
+    for (int t = 0; t < TMAX; t++) {
+        float v = acc[t];
 #pragma unroll
-        for (int t = 0; t < TMAX; t++) {
-            if (t >= T) break;
-            const float s = ll_warp_sum(acc[r][t]);
-            if (lane == 0) {
-                const float v = s + (bias ? bias[row] : 0.f);
-                float *o = y + (size_t)t * N + row;
-                *o = accumulate ? *o + v : v;
-            }
-        }
+        for (int o = LPR / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        acc[t] = v;
     }
+    if (sub != 0 || row >= N) return;
+#pragma unroll
+    for (int t = 0; t < TMAX; t++) {
+        if (t >= T) break;
+        const float v = acc[t] + (bias ? bias[row] : 0.f);
+        float *o = y + (size_t)t * N + row;
+        *o = accumulate ? *o + v : v;
+    }
+}
+
+/* LPR lanes per row, 32 / LPR rows per warp, MVQ_WARPS warps per block. */
+template <int TYPE, int TMAX, int LPR>
+__global__ void __launch_bounds__(32 * MVQ_WARPS)
+k_matvec_q8(ll_dweight W, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T, float *__restrict__ y,
+            const float *__restrict__ bias, int accumulate) {
+    const int lane = threadIdx.x & 31, sub = lane % LPR;
+    const int row = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * (32 / LPR) + lane / LPR;
+    float acc[TMAX];
+#pragma unroll
+    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    /* a row past the end computes row N - 1 again (the shuffles need every lane) and stores nothing */
+    row_dot<TYPE, TMAX, LPR>(W, row < W.ne1 ? row : W.ne1 - 1, sub, xq, xm, T, acc);
+    row_store<TMAX, LPR>(acc, sub, row, W.ne1, T, y, bias, accumulate);
 }
 
 /* Several products of one input in one launch (q/k/v, gate/up): blocks are
- * dealt out over the weights' rows in order; each warp takes two rows of one
- * weight and dispatches on that weight's type. Saves launches, and lets the
- * small k/v products run beside q instead of alone on a mostly idle GPU. */
-template <int TMAX>
+ * dealt out over the weights' rows in order (row counts are multiples of
+ * four, so a warp's rows lie in one weight), and a warp dispatches on its
+ * weight's type. Saves launches, and lets the small k/v products run beside
+ * q instead of alone on a mostly idle GPU. */
+template <int TMAX, int LPR>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
-k_matvec_q8_multi(ll_cuda_mv_group g, int K, const int8_t *__restrict__ xq, const float *__restrict__ xd, int T) {
-    int row0 = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * 2;
-    const int lane = threadIdx.x & 31;
+k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T) {
+    const int lane = threadIdx.x & 31, sub = lane % LPR;
+    int row = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * (32 / LPR) + lane / LPR;
     int i = 0;
-    while (i < g.n && row0 >= g.w[i].ne1) {
-        row0 -= g.w[i].ne1;
+    while (i < g.n && row >= g.w[i].ne1) {
+        row -= g.w[i].ne1;
         i++;
     }
-    if (i >= g.n) return;
+    if (i >= g.n) return; /* whole warps only: the rows of the last block's last warps */
     const ll_dweight &W = g.w[i];
-    const int N = W.ne1, nr = N - row0 < 2 ? N - row0 : 2, nu = K / 32;
-    float acc[2][TMAX];
+    float acc[TMAX];
 #pragma unroll
-    for (int r = 0; r < 2; r++)
-#pragma unroll
-        for (int t = 0; t < TMAX; t++) acc[r][t] = 0.f;
-    for (int u = lane; u < nu; u += 32) {
-#pragma unroll
-        for (int r = 0; r < 2; r++) {
-            if (r >= nr) break;
-            const uint8_t *w = W.d + (size_t)(row0 + r) * W.row_bytes;
-#pragma unroll
-            for (int t = 0; t < TMAX; t++) {
-                if (t >= T) break;
-                const int8_t *xt = xq + (size_t)t * K;
-                const float *dt = xd + (size_t)t * (K / 32);
-                float v;
-                switch (W.type) {
-                case LL_TYPE_Q4_K: v = unit_dot<LL_TYPE_Q4_K>(w, u, xt, dt); break;
-                case LL_TYPE_Q6_K: v = unit_dot<LL_TYPE_Q6_K>(w, u, xt, dt); break;
-                default: v = unit_dot<LL_TYPE_Q8_0>(w, u, xt, dt); break;
-                }
-                acc[r][t] += v;
-            }
-        }
+    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    switch (W.type) {
+    case LL_TYPE_Q4_K: row_dot<LL_TYPE_Q4_K, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
+    case LL_CUDA_Q6_KP: row_dot<LL_CUDA_Q6_KP, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
+    default: row_dot<LL_CUDA_Q8_0P, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
     }
-    const float *bias = g.bias[i];
-    float *y = g.y[i];
-#pragma unroll
-    for (int r = 0; r < 2; r++) {
-        if (r >= nr) break;
-        const int row = row0 + r;
-#pragma unroll
-        for (int t = 0; t < TMAX; t++) {
-            if (t >= T) break;
-            const float s = ll_warp_sum(acc[r][t]);
-            if (lane == 0) y[(size_t)t * N + row] = s + (bias ? bias[row] : 0.f);
-        }
-    }
+    row_store<TMAX, LPR>(acc, sub, row, W.ne1, T, g.y[i], g.bias[i], 0);
 }
 
-void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st) {
-    const int K = g->w[0].ne0;
-    const int8_t *xq = (const int8_t *)q8;
-    const float *xd = (const float *)((const uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
-    /* even row counts: no warp's pair of rows straddles two weights */
-    int pairs = 0;
-    for (int i = 0; i < g->n; i++) pairs += g->w[i].ne1 / 2;
-    const unsigned grid = (unsigned)((pairs + MVQ_WARPS - 1) / MVQ_WARPS);
-    if (T == 1)
-        k_matvec_q8_multi<1><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, K, xq, xd, T);
-    else
-        k_matvec_q8_multi<LL_CUDA_MATVEC_MAX><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, K, xq, xd, T);
+/* Lanes per row for N rows of K: enough warps to fill the GPU (a few rows
+ * per lane group when rows are many, a warp per row when they are few),
+ * LPR dividing the K / 64 items evenly where it can. */
+static int lanes_per_row(int N, int T) {
+#ifdef MVQ_FORCE_LPR
+    (void)N; (void)T;
+    return MVQ_FORCE_LPR;
+#else
+    if (T > 1) return 32;
+    return N >= 16384 ? 8 : 32;
+#endif
+}
+
+/* ---- launchers ---- */
+
+static const float4 *meta_of(const void *q8, int T, int K) {
+    return reinterpret_cast<const float4 *>(static_cast<const uint8_t *>(q8) + LL_CUDA_Q8_XQ_BYTES(T, K));
 }
 
 bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
     switch (w->type) {
-    case LL_TYPE_Q8_0: return w->ne0 % 32 == 0;
-    case LL_TYPE_Q4_K: case LL_TYPE_Q6_K: return w->ne0 % 256 == 0;
+    case LL_TYPE_Q4_K: case LL_CUDA_Q6_KP: return w->ne0 % 256 == 0;
+    case LL_CUDA_Q8_0P: return w->ne0 % 64 == 0;
     default: return false;
     }
 }
 
+bool ll_cuda_matvec_q8_group_ok(const ll_dweight *w) {
+    return ll_cuda_matvec_q8_ok(w) && w->ne1 % 4 == 0;
+}
+
+void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st) {
+    const int K = g->w[0].ne0;
+    int rows = 0;
+    for (int i = 0; i < g->n; i++) rows += g->w[i].ne1;
+    const int8_t *xq = (const int8_t *)q8;
+    const float4 *xm = meta_of(q8, T, K);
+    const int lpr = lanes_per_row(rows, T);
+    const unsigned grid = (unsigned)((rows + MVQ_WARPS * (32 / lpr) - 1) / (MVQ_WARPS * (32 / lpr)));
+#define LAUNCH(TM, L) k_matvec_q8_multi<TM, L><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, xq, xm, T)
+    if (T == 1 && lpr == 8) LAUNCH(1, 8);
+    else if (T == 1 && lpr == 16) LAUNCH(1, 16);
+    else if (T == 1) LAUNCH(1, 32);
+    else LAUNCH(LL_CUDA_MATVEC_MAX, 32);
+#undef LAUNCH
+}
+
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st) {
     const int nb = T * K / 32;
-    float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
-    k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, (int8_t *)q8, xd, nb);
+    k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, (int8_t *)q8, ll_q8_meta(q8, T, K), nb);
 }
 
 void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st) {
-    float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, D));
-    k_rmsnorm_quant_q8<<<T, 1024, 0, st>>>(x, g, D, eps, (int8_t *)q8, xd);
+    k_rmsnorm_quant_q8<<<T, 1024, 0, st>>>(x, g, D, eps, (int8_t *)q8, ll_q8_meta(q8, T, D));
 }
 
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st) {
     const int nb = T * F / 32;
-    float *xd = (float *)((uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, F));
-    k_swiglu_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(g, u, (int8_t *)q8, xd, nb);
+    k_swiglu_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(g, u, (int8_t *)q8, ll_q8_meta(q8, T, F), nb);
+}
+
+template <int TYPE>
+static void launch_one(const ll_dweight *w, const int8_t *xq, const float4 *xm, int T, float *y, const float *bias,
+                       int acc, cudaStream_t st) {
+    const int lpr = lanes_per_row(w->ne1, T);
+    const unsigned grid = (unsigned)((w->ne1 + MVQ_WARPS * (32 / lpr) - 1) / (MVQ_WARPS * (32 / lpr)));
+#define LAUNCH(TM, L) k_matvec_q8<TYPE, TM, L><<<grid, 32 * MVQ_WARPS, 0, st>>>(*w, xq, xm, T, y, bias, acc)
+    if (T == 1 && lpr == 8) LAUNCH(1, 8);
+    else if (T == 1 && lpr == 16) LAUNCH(1, 16);
+    else if (T == 1) LAUNCH(1, 32);
+    else LAUNCH(LL_CUDA_MATVEC_MAX, 32);
+#undef LAUNCH
 }
 
 void ll_cuda_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const float *bias, bool accumulate,
                        cudaStream_t st) {
-    const int K = w->ne0;
     const int8_t *xq = (const int8_t *)q8;
-    const float *xd = (const float *)((const uint8_t *)q8 + LL_CUDA_Q8_XQ_BYTES(T, K));
-    const unsigned g1 = (unsigned)((w->ne1 + 2 * MVQ_WARPS - 1) / (2 * MVQ_WARPS));
-    const unsigned g8 = (unsigned)((w->ne1 + MVQ_WARPS - 1) / MVQ_WARPS);
-/* Q6_K's unpacking holds more registers: two rows per warp measured slower there */
-#define LAUNCH(TY)                                                                                             \
-    if (T == 1 && TY != LL_TYPE_Q6_K)                                                                          \
-        k_matvec_q8<TY, 1, 2><<<g1, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
-                                                            accumulate);                                       \
-    else if (T == 1)                                                                                           \
-        k_matvec_q8<TY, 1, 1><<<g8, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, xd, T, y, bias, \
-                                                            accumulate);                                       \
-    else                                                                                                       \
-        k_matvec_q8<TY, LL_CUDA_MATVEC_MAX, 1><<<g8, 32 * MVQ_WARPS, 0, st>>>(w->d, w->row_bytes, K, w->ne1, xq, \
-                                                                             xd, T, y, bias, accumulate);
+    const float4 *xm = meta_of(q8, T, w->ne0);
     switch (w->type) {
-    case LL_TYPE_Q8_0: LAUNCH(LL_TYPE_Q8_0) break;
-    case LL_TYPE_Q4_K: LAUNCH(LL_TYPE_Q4_K) break;
-    case LL_TYPE_Q6_K: LAUNCH(LL_TYPE_Q6_K) break;
+    case LL_TYPE_Q4_K: launch_one<LL_TYPE_Q4_K>(w, xq, xm, T, y, bias, accumulate, st); break;
+    case LL_CUDA_Q6_KP: launch_one<LL_CUDA_Q6_KP>(w, xq, xm, T, y, bias, accumulate, st); break;
+    case LL_CUDA_Q8_0P: launch_one<LL_CUDA_Q8_0P>(w, xq, xm, T, y, bias, accumulate, st); break;
     default: break;
     }
-#undef LAUNCH
 }

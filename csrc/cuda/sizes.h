@@ -13,10 +13,11 @@
 
 static inline size_t ll_align256(size_t n) { return (n + 255) & ~(size_t)255; }
 
-/* Activations (T, K) quantized to 8-bit blocks of 32: the int8 values, then a
- * float scale per block (macros: device code computes the offsets too). */
+/* Activations (T, K) quantized to 8-bit blocks of 32: the int8 values, then
+ * per block a float pair {scale d, d * sum of the block's values} (the sum
+ * serves the K-quants' minimums) (macros: device code computes the offsets too). */
 #define LL_CUDA_Q8_XQ_BYTES(T, K) ((((size_t)(T) * (size_t)(K)) + 255) & ~(size_t)255)
-#define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((size_t)(K) / 32) * sizeof(float))
+#define LL_CUDA_Q8_BYTES(T, K) (LL_CUDA_Q8_XQ_BYTES(T, K) + (size_t)(T) * ((size_t)(K) / 32) * 2 * sizeof(float))
 
 /* Split attention states: (LL_CUDA_MATVEC_MAX, heads, splits, head_dim + 2) floats. */
 static inline size_t ll_cuda_att_part_bytes(int n_head, int head_dim) {

@@ -22,7 +22,7 @@ end
 
 --- Runs the benchmark; returns {pp_tps, tg_tps, pp = {...}, tg = {...}, ...}.
 function M.measure(m, P, N, R, threads)
-  local ctx, err = m:context({ n_ctx = P + N + 1, n_batch = math.max(P, 1), threads = threads })
+  local ctx, err = m:context({ n_ctx = math.max(P, N) + 1, n_batch = math.max(P, 1), threads = threads })
   if not ctx then return nil, err end
   local V = m.n_vocab
   local ids = {}
@@ -32,20 +32,20 @@ function M.measure(m, P, N, R, threads)
     ids[i] = x % math.min(V, 32000)
   end
   local pp, tg = {}, {}
-  for r = 0, R do -- run 0 warms up (page cache, thread start)
-    ctx:clear()
+  -- As llama-bench: pp times one batch of P tokens from an empty cache, and
+  -- tg times N single-token steps from an empty cache (positions 0..N-1).
+  for r = 0, R do -- run 0 warms up (page cache, thread start, CUDA graphs)
     local ok
     if P > 0 then
+      ctx:clear()
       local t0 = core.now_ms()
       ok, err = ctx:eval(ids)
       if not ok then return nil, err end
       if r > 0 then pp[#pp + 1] = P * 1000 / (core.now_ms() - t0) end
-    else
-      ok, err = ctx:eval({ ids[1] })
-      if not ok then return nil, err end
     end
     if N > 0 then
-      local tok = ctx:argmax()
+      ctx:clear()
+      local tok = ids[1]
       local t0 = core.now_ms()
       for _ = 1, N do
         ok, err = ctx:eval({ tok })

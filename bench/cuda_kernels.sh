@@ -1,0 +1,28 @@
+#!/bin/bash
+# Builds and runs bench/cuda_kernels.cu on the device machine (repo root):
+#   OUT=dir bash bench/cuda_kernels.sh [U...]
+# One binary per value of MVQ_U (items a lane loads before computing; default
+# the source's). With .carry/old_matvec_q8.cu present (an earlier
+# csrc/cuda/matvec_q8.cu), its kernels are timed beside the current ones.
+OUT=${OUT:-cuda-out}
+mkdir -p "$OUT"
+set -e
+NV="nvcc -O3 -std=c++17 -Icsrc -arch=sm_90"
+SRC="csrc/cuda/kernels.cu csrc/cuda/packed.cu"
+OLD=""
+if [ -f .carry/old_matvec_q8.cu ]; then
+  R=""
+  for n in ll_cuda_matvec_q8 ll_cuda_matvec_q8_ok ll_cuda_quant_q8 ll_cuda_rmsnorm_quant_q8 \
+           ll_cuda_swiglu_quant_q8 ll_cuda_matvec_q8_group k_quant_q8 k_rmsnorm_quant_q8 \
+           k_swiglu_quant_q8 k_matvec_q8 k_matvec_q8_multi; do
+    R="$R -D$n=old_${n#ll_cuda_}"
+  done
+  $NV $R -c .carry/old_matvec_q8.cu -o /tmp/old_mv.o
+  OLD="/tmp/old_mv.o -DOLD_MV"
+fi
+for U in ${@:-default}; do
+  D=""; [ "$U" != default ] && D="-DMVQ_U=$U"
+  $NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o /tmp/ck_$U 2>&1 | grep -v "^$" || true
+  echo "== MVQ_U=$U" | tee -a "$OUT/cuda_kernels.log"
+  /tmp/ck_$U 2>&1 | tee -a "$OUT/cuda_kernels.log"
+done
