@@ -9,6 +9,7 @@
 #include "cuda/kernels.h"
 #include "cuda/packed.h"
 #include <vector>
+#include <string.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,9 @@ void old_matvec_q8(const ll_dweight *w, const void *q8, int T, float *y, const f
 
 struct shape { const char *name; int type; int N, K; size_t blk_bytes; int blk; };
 
-int main() {
+int main(int argc, char **argv) {
+    // -q: the 8-bit kernels only (no float path, previous kernels or small ops)
+    const bool quick = argc > 1 && strcmp(argv[1], "-q") == 0;
     const shape shapes[] = {
         {"q/o  Q4_K 3584x3584", LL_TYPE_Q4_K, 3584, 3584, 144, 256},
         {"k/v  Q4_K  512x3584", LL_TYPE_Q4_K, 512, 3584, 144, 256},
@@ -120,11 +123,14 @@ int main() {
         ll_cuda_quant_q8(x, 4, s.K, q8, st);
         const int ptype = packs ? s.type | LL_CUDA_PACKED : s.type;
         for (int T : {1, 4}) {
-            float us = graph_us(st, [&](int i) {
-                ll_dweight dw = {w[i % nc], s.type, s.K, s.N, row_bytes};
-                ll_cuda_matvec(&dw, x, T, y, NULL, false, st);
-            });
-            printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
+            float us;
+            if (!quick) {
+                us = graph_us(st, [&](int i) {
+                    ll_dweight dw = {w[i % nc], s.type, s.K, s.N, row_bytes};
+                    ll_cuda_matvec(&dw, x, T, y, NULL, false, st);
+                });
+                printf("%-24s %4d %10.1f %10.0f  float\n", s.name, T, us, bytes / us / 1e3);
+            }
             ll_dweight pw = {wp[0], ptype, s.K, s.N, row_bytes};
             if (ll_cuda_matvec_q8_ok(&pw)) {
                 us = graph_us(st, [&](int i) {
@@ -134,7 +140,7 @@ int main() {
                 printf("%-24s %4d %10.1f %10.0f  q8\n", s.name, T, us, bytes / us / 1e3);
             }
 #ifdef OLD_MV
-            if (s.type != LL_TYPE_F16) {
+            if (s.type != LL_TYPE_F16 && !quick) {
                 old_quant_q8(x, 4, s.K, q8old, st);
                 us = graph_us(st, [&](int i) {
                     ll_dweight dw = {w[i % nc], s.type, s.K, s.N, row_bytes};
@@ -149,6 +155,7 @@ int main() {
             cudaFree(w[i]);
         }
     }
+    if (quick) return cudaDeviceSynchronize() == cudaSuccess ? 0 : 1;
     // the small kernels of a layer, T = 1
     const int D = 3584, F = 18944, H = 28, Hkv = 4, hd = 128, n_ctx = 4096;
     float *g, *q, *k, *v, *o, *part;

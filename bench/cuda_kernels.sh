@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds and runs bench/cuda_kernels.cu on the device machine (repo root):
-#   OUT=dir bash bench/cuda_kernels.sh [U...]
-# One binary per value of MVQ_U (items a lane loads before computing; default
-# the source's). With .carry/old_matvec_q8.cu present (an earlier
+#   OUT=dir bash bench/cuda_kernels.sh [VARIANT...]
+# One binary per variant of the 8-bit kernels' tuning macros, e.g. "KS=2"
+# (MVQ_FORCE_KS: warps splitting each row group's items, for every shape);
+# default: the source's settings. With .carry/old_matvec_q8.cu present (an earlier
 # csrc/cuda/matvec_q8.cu), its kernels are timed beside the current ones.
 OUT=${OUT:-cuda-out}
 mkdir -p "$OUT"
@@ -20,9 +21,17 @@ if [ -f .carry/old_matvec_q8.cu ]; then
   $NV $R -c .carry/old_matvec_q8.cu -o /tmp/old_mv.o
   OLD="/tmp/old_mv.o -DOLD_MV"
 fi
-for U in ${@:-default}; do
-  D=""; [ "$U" != default ] && D="-DMVQ_U=$U"
-  $NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o /tmp/ck_$U 2>&1 | grep -v "^$" || true
-  echo "== MVQ_U=$U" | tee -a "$OUT/cuda_kernels.log"
-  /tmp/ck_$U 2>&1 | tee -a "$OUT/cuda_kernels.log"
+SKIP_SMALL=""
+for V in ${@:-default}; do
+  D=""
+  if [ "$V" != default ]; then
+    for kv in ${V//,/ }; do
+      case "$kv" in KS=*) D="$D -DMVQ_FORCE_KS=${kv#KS=}" ;; esac
+    done
+  fi
+  B=/tmp/ck_${V//[=,]/_}
+  $NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o $B 2>&1 | grep -v "^$" || true
+  echo "== $V" | tee -a "$OUT/cuda_kernels.log"
+  $B $SKIP_SMALL 2>&1 | tee -a "$OUT/cuda_kernels.log"
+  SKIP_SMALL=-q # the first variant only times the rest
 done

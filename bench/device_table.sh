@@ -4,6 +4,8 @@
 #   OUT=dir bash bench/device_table.sh quick    1.5B and 7B Q4_K_M only (a check after a change)
 #   OUT=dir bash bench/device_table.sh table1   1.5B Q4_K_M/Q8_0/F16 + 7B Q4_K_M, full offload
 #   OUT=dir bash bench/device_table.sh table2   7B Q8_0/F16 + 14B Q4_K_M, full offload
+#   OUT=dir bash bench/device_table.sh gen7b    7B Q4_K_M and Q8_0 full offload, and generation
+#                                                without dependent launches (LUALLM_CUDA_PDL=0)
 #   OUT=dir bash bench/device_table.sh offload  7B Q4_K_M split sweep (16 threads),
 #                                                14B Q4_K_M on an 8 GB budget, plan checks
 # Models are written by `bin/luallm synth` (random weights, exact shapes) to
@@ -65,6 +67,14 @@ table2)
   full_offload qwen-7b Q8_0
   full_offload qwen-7b F16
   full_offload qwen-14b Q4_K_M
+  ;;
+gen7b)
+  for t in Q4_K_M Q8_0; do
+    f=$(synth qwen-7b $t) || continue
+    bench "$f" 99 16 512 128 3
+    LUALLM_CUDA_PDL=0 bench "$f" 99 16 0 128 3 --tag nopdl
+    rm -f "$f"
+  done
   ;;
 offload)
   f=$(synth qwen-7b Q4_K_M)

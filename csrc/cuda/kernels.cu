@@ -2,6 +2,7 @@
 #include "cuda/kernels.h"
 #include "cuda/dequant.h"
 #include "cuda/q8act.h"
+#include "cuda/launch.h"
 
 #include <math.h>
 
@@ -194,6 +195,8 @@ void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox,
  * pair (q heads, then k heads) or per v value. */
 __global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
                           const int32_t *pos, int T, int H, int Hkv, int hd, int neox, float base, const float *ff) {
+    ll_pdl_wait();
+    ll_pdl_trigger();
     const int half = hd / 2, kv_dim = Hkv * hd;
     const int64_t nq = (int64_t)T * H * half, nk = (int64_t)T * Hkv * half, nv = (int64_t)T * kv_dim;
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -232,8 +235,8 @@ void ll_cuda_rope_kv(float *q, const float *k, const float *v, __half *kc, __hal
                      const int32_t *pos, int T, int H, int Hkv, int hd, bool neox, float base,
                      const float *freq_factors, cudaStream_t st) {
     const int64_t n = (int64_t)T * (H + Hkv) * (hd / 2) + (int64_t)T * Hkv * hd;
-    k_rope_kv<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(q, k, v, kc, vc, cell, pos, T, H, Hkv, hd, neox, base,
-                                                           freq_factors);
+    ll_launch_pdl(k_rope_kv, (unsigned)((n + 255) / 256), 256, 0, st, q, k, v, kc, vc, cell, pos, T, H, Hkv, hd,
+                  (int)neox, base, freq_factors);
 }
 
 __global__ void k_swiglu(float *g, const float *u, int64_t n) {

@@ -4,9 +4,9 @@
  * quantized once per product to blocks of 32 int8 values with a scale and
  * the scaled sum of the block (q8act.h). The unit of work is an item of 64
  * weights (two activation blocks): 36 bytes of a Q4_K row, 48 + 4 of a Q6_K
- * row, 64 + 4 of a Q8_0 row, each read with 16-byte loads. A row is shared
- * by 8, 16 or 32 lanes, by its shape (lanes_per_row). */
+ * row, 64 + 4 of a Q8_0 row, each read with 16-byte loads. */
 #include "cuda/kernels.h"
+#include "cuda/launch.h"
 #include "cuda/packed.h"
 #include "cuda/q8act.h"
 
@@ -14,6 +14,8 @@
 
 __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, float2 *__restrict__ m,
                            int n_blocks) {
+    ll_pdl_wait();
+    ll_pdl_trigger();
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     ll_q8_put(x[(size_t)b * 32 + lane], lane, q, m, (size_t)b);
@@ -22,6 +24,8 @@ __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, 
 /* rmsnorm(x) * g quantized, a block per row (the normed row is not kept). */
 __global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int D, float eps,
                                    int8_t *__restrict__ q, float2 *__restrict__ m) {
+    ll_pdl_wait();
+    ll_pdl_trigger(); /* the product after it can start loading its weights */
     const float *xr = x + (size_t)blockIdx.x * D;
     __shared__ float part[32];
     float ss = 0.f;
@@ -47,6 +51,8 @@ __global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__r
 /* silu(g) * u quantized, for a down projection (the product is not kept). */
 __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__restrict__ u, int8_t *__restrict__ q,
                                   float2 *__restrict__ m, int n_blocks) {
+    ll_pdl_wait();
+    ll_pdl_trigger();
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     const size_t i = (size_t)b * 32 + lane;
@@ -197,28 +203,41 @@ template <> struct item<LL_CUDA_Q6_KP> {
 
 /* ---- the kernels ---- */
 
+/* Eight lanes share a row and a warp works on four rows, so the lanes that
+ * read the same activations (same item, other rows) share one load; a block
+ * of four warps splits the rows' items between KS of them (KS = 1 for the
+ * many rows of gate/up and the output; 4 for the down and attention
+ * products, whose few rows would otherwise leave most of the GPU idle), and
+ * the split sums meet in shared memory. Activation loads (four 16-byte loads
+ * per item and token, in L1) cost more L1 cycles than the weights' loads:
+ * sharing them is what keeps the products near the memory bandwidth. */
 #define MVQ_WARPS 4
+#define MVQ_LPR 8
+#define MVQ_RPW (32 / MVQ_LPR)
 
-/* Items a lane loads before it computes (more held more registers and
- * measured slower). */
-#ifndef MVQ_U
-#define MVQ_U 2
-#endif
+/* Items a lane loads before it computes: two for the 36- and 52-byte items
+ * (more held more registers and measured slower), one for Q8_0's 68. */
+template <int TYPE> struct items_ahead { static constexpr int n = 2; };
+template <> struct items_ahead<LL_CUDA_Q8_0P> { static constexpr int n = 1; };
 
-/* acc[t] += row . x_t over the lane's items (j = sub, sub + LPR, ...). */
-template <int TYPE, int TMAX, int LPR>
-static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int sub, const int8_t *__restrict__ xq,
-                                               const float4 *__restrict__ xm, int T, float *acc) {
+/* acc[t] += row . x_t over items j0, j0 + step, ... */
+template <int TYPE, int TMAX>
+static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int j_first, int step,
+                                               const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T,
+                                               float *acc) {
+    constexpr int U = items_ahead<TYPE>::n;
     const wrow p = row_of<TYPE>(W, row);
     const int K = W.ne0, nj = K / 64;
-    for (int j0 = sub; j0 < nj; j0 += LPR * MVQ_U) {
-        item<TYPE> it[MVQ_U];
+    for (int j0 = j_first; j0 < nj; j0 += step * U) {
+        item<TYPE> it[U];
 #pragma unroll
-        for (int u = 0; u < MVQ_U; u++)
-            if (j0 + LPR * u < nj) it[u].load(p, j0 + LPR * u);
+        for (int u = 0; u < U; u++)
+            if (j0 + step * u < nj) it[u].load(p, j0 + step * u);
+        /* the first weights are on their way: now wait for the activations */
+        if (j0 == j_first) ll_pdl_wait();
 #pragma unroll
-        for (int u = 0; u < MVQ_U; u++) {
-            const int j = j0 + LPR * u;
+        for (int u = 0; u < U; u++) {
+            const int j = j0 + step * u;
             if (j >= nj) break;
 #pragma unroll
             for (int t = 0; t < TMAX; t++) {
@@ -230,16 +249,31 @@ static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int
     }
 }
 
-/* Sums the LPR lanes of a row and stores (lane sub == 0). */
-template <int TMAX, int LPR>
-static __device__ __forceinline__ void row_store(float *acc, int sub, int row, int N, int T, float *__restrict__ y,
-                                                 const float *__restrict__ bias, int accumulate) {
+/* The block's rows: KS warps per group of four rows. Sums each row's lanes
+ * and splits, and stores (bias added, or accumulated into y). */
+template <int TMAX, int KS>
+static __device__ __forceinline__ void rows_store(float *acc, int row, int N, int T, float *__restrict__ y,
+                                                  const float *__restrict__ bias, int accumulate) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, sub = lane % MVQ_LPR;
 #pragma unroll
     for (int t = 0; t < TMAX; t++) {
         float v = acc[t];
-#pragma unroll
-        for (int o = LPR / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        v += __shfl_xor_sync(0xffffffffu, v, 4);
+        v += __shfl_xor_sync(0xffffffffu, v, 2);
+        v += __shfl_xor_sync(0xffffffffu, v, 1);
         acc[t] = v;
+    }
+    if constexpr (KS > 1) {
+        __shared__ float part[MVQ_WARPS][MVQ_RPW][TMAX];
+        if (sub == 0)
+#pragma unroll
+            for (int t = 0; t < TMAX; t++) part[warp][lane / MVQ_LPR][t] = acc[t];
+        __syncthreads();
+        if (warp % KS) return;
+#pragma unroll
+        for (int t = 0; t < TMAX; t++)
+#pragma unroll
+            for (int k = 1; k < KS; k++) acc[t] += part[warp + k][lane / MVQ_LPR][t];
     }
     if (sub != 0 || row >= N) return;
 #pragma unroll
@@ -251,59 +285,69 @@ static __device__ __forceinline__ void row_store(float *acc, int sub, int row, i
     }
 }
 
-/* LPR lanes per row, 32 / LPR rows per warp, MVQ_WARPS warps per block. */
-template <int TYPE, int TMAX, int LPR>
+/* This thread's row (counted over the block's row groups) and first item. */
+template <int KS> static __device__ __forceinline__ int block_row() {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    return (blockIdx.x * (MVQ_WARPS / KS) + warp / KS) * MVQ_RPW + lane / MVQ_LPR;
+}
+template <int KS> static __device__ __forceinline__ int first_item() {
+    return (threadIdx.x >> 5) % KS * MVQ_LPR + (threadIdx.x & 31) % MVQ_LPR;
+}
+
+template <int TYPE, int TMAX, int KS>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8(ll_dweight W, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T, float *__restrict__ y,
             const float *__restrict__ bias, int accumulate) {
-    const int lane = threadIdx.x & 31, sub = lane % LPR;
-    const int row = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * (32 / LPR) + lane / LPR;
+    const int row = block_row<KS>();
     float acc[TMAX];
 #pragma unroll
     for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    ll_pdl_trigger();
     /* a row past the end computes row N - 1 again (the shuffles need every lane) and stores nothing */
-    row_dot<TYPE, TMAX, LPR>(W, row < W.ne1 ? row : W.ne1 - 1, sub, xq, xm, T, acc);
-    row_store<TMAX, LPR>(acc, sub, row, W.ne1, T, y, bias, accumulate);
+    row_dot<TYPE, TMAX>(W, row < W.ne1 ? row : W.ne1 - 1, first_item<KS>(), MVQ_LPR * KS, xq, xm, T, acc);
+    ll_pdl_wait(); /* (lanes without items did not wait in row_dot) */
+    rows_store<TMAX, KS>(acc, row, W.ne1, T, y, bias, accumulate);
 }
 
 /* Several products of one input in one launch (q/k/v, gate/up): blocks are
  * dealt out over the weights' rows in order (row counts are multiples of
- * four, so a warp's rows lie in one weight), and a warp dispatches on its
- * weight's type. Saves launches, and lets the small k/v products run beside
- * q instead of alone on a mostly idle GPU. */
-template <int TMAX, int LPR>
+ * 4 * MVQ_WARPS / KS, so a block's rows lie in one weight), and a block
+ * dispatches on its weight's type. Saves launches, and lets the small k/v
+ * products run beside q instead of alone on a mostly idle GPU. */
+template <int TMAX, int KS>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T) {
-    const int lane = threadIdx.x & 31, sub = lane % LPR;
-    int row = (blockIdx.x * MVQ_WARPS + (threadIdx.x >> 5)) * (32 / LPR) + lane / LPR;
+    int row = block_row<KS>();
     int i = 0;
     while (i < g.n && row >= g.w[i].ne1) {
         row -= g.w[i].ne1;
         i++;
     }
-    if (i >= g.n) return; /* whole warps only: the rows of the last block's last warps */
+    if (i >= g.n) return; /* whole blocks only: the rows after the last weight's */
+    ll_pdl_trigger();
     const ll_dweight &W = g.w[i];
     float acc[TMAX];
 #pragma unroll
     for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    const int j0 = first_item<KS>(), step = MVQ_LPR * KS;
     switch (W.type) {
-    case LL_TYPE_Q4_K: row_dot<LL_TYPE_Q4_K, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
-    case LL_CUDA_Q6_KP: row_dot<LL_CUDA_Q6_KP, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
-    default: row_dot<LL_CUDA_Q8_0P, TMAX, LPR>(W, row, sub, xq, xm, T, acc); break;
+    case LL_TYPE_Q4_K: row_dot<LL_TYPE_Q4_K, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
+    case LL_CUDA_Q6_KP: row_dot<LL_CUDA_Q6_KP, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
+    default: row_dot<LL_CUDA_Q8_0P, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
     }
-    row_store<TMAX, LPR>(acc, sub, row, W.ne1, T, g.y[i], g.bias[i], 0);
+    ll_pdl_wait();
+    rows_store<TMAX, KS>(acc, row, W.ne1, T, g.y[i], g.bias[i], 0);
 }
 
-/* Lanes per row for N rows of K: enough warps to fill the GPU (a few rows
- * per lane group when rows are many, a warp per row when they are few),
- * LPR dividing the K / 64 items evenly where it can. */
-static int lanes_per_row(int N, int T) {
-#ifdef MVQ_FORCE_LPR
+/* Warps per row group: one when rows are many enough to fill the GPU with
+ * groups of four rows, else four. */
+static int k_splits(int N, int T) {
+#ifdef MVQ_FORCE_KS
     (void)N; (void)T;
-    return MVQ_FORCE_LPR;
+    return MVQ_FORCE_KS;
 #else
-    if (T > 1) return 32;
-    return N >= 16384 ? 8 : 32;
+    (void)T;
+    return N >= 16384 ? 1 : 4;
 #endif
 }
 
@@ -322,7 +366,7 @@ bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
 }
 
 bool ll_cuda_matvec_q8_group_ok(const ll_dweight *w) {
-    return ll_cuda_matvec_q8_ok(w) && w->ne1 % 4 == 0;
+    return ll_cuda_matvec_q8_ok(w) && w->ne1 % (MVQ_RPW * MVQ_WARPS) == 0;
 }
 
 void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st) {
@@ -331,40 +375,45 @@ void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, c
     for (int i = 0; i < g->n; i++) rows += g->w[i].ne1;
     const int8_t *xq = (const int8_t *)q8;
     const float4 *xm = meta_of(q8, T, K);
-    const int lpr = lanes_per_row(rows, T);
-    const unsigned grid = (unsigned)((rows + MVQ_WARPS * (32 / lpr) - 1) / (MVQ_WARPS * (32 / lpr)));
-#define LAUNCH(TM, L) k_matvec_q8_multi<TM, L><<<grid, 32 * MVQ_WARPS, 0, st>>>(*g, xq, xm, T)
-    if (T == 1 && lpr == 8) LAUNCH(1, 8);
-    else if (T == 1 && lpr == 16) LAUNCH(1, 16);
-    else if (T == 1) LAUNCH(1, 32);
-    else LAUNCH(LL_CUDA_MATVEC_MAX, 32);
+    const int ks = k_splits(rows, T), rpb = MVQ_RPW * MVQ_WARPS / ks;
+    const unsigned grid = (unsigned)((rows + rpb - 1) / rpb);
+#define LAUNCH(TM, KS) ll_launch_pdl(k_matvec_q8_multi<TM, KS>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
+    if (T == 1 && ks == 1) LAUNCH(1, 1);
+    else if (T == 1 && ks == 2) LAUNCH(1, 2);
+    else if (T == 1) LAUNCH(1, 4);
+    else if (ks == 1) LAUNCH(LL_CUDA_MATVEC_MAX, 1);
+    else if (ks == 2) LAUNCH(LL_CUDA_MATVEC_MAX, 2);
+    else LAUNCH(LL_CUDA_MATVEC_MAX, 4);
 #undef LAUNCH
 }
 
 void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st) {
     const int nb = T * K / 32;
-    k_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(x, (int8_t *)q8, ll_q8_meta(q8, T, K), nb);
+    ll_launch_pdl(k_quant_q8, (nb + 3) / 4, 128, 0, st, x, (int8_t *)q8, ll_q8_meta(q8, T, K), nb);
 }
 
 void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st) {
-    k_rmsnorm_quant_q8<<<T, 1024, 0, st>>>(x, g, D, eps, (int8_t *)q8, ll_q8_meta(q8, T, D));
+    ll_launch_pdl(k_rmsnorm_quant_q8, T, 1024, 0, st, x, g, D, eps, (int8_t *)q8, ll_q8_meta(q8, T, D));
 }
 
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st) {
     const int nb = T * F / 32;
-    k_swiglu_quant_q8<<<(unsigned)((nb + 3) / 4), 128, 0, st>>>(g, u, (int8_t *)q8, ll_q8_meta(q8, T, F), nb);
+    ll_launch_pdl(k_swiglu_quant_q8, (nb + 3) / 4, 128, 0, st, g, u, (int8_t *)q8, ll_q8_meta(q8, T, F), nb);
 }
 
 template <int TYPE>
 static void launch_one(const ll_dweight *w, const int8_t *xq, const float4 *xm, int T, float *y, const float *bias,
                        int acc, cudaStream_t st) {
-    const int lpr = lanes_per_row(w->ne1, T);
-    const unsigned grid = (unsigned)((w->ne1 + MVQ_WARPS * (32 / lpr) - 1) / (MVQ_WARPS * (32 / lpr)));
-#define LAUNCH(TM, L) k_matvec_q8<TYPE, TM, L><<<grid, 32 * MVQ_WARPS, 0, st>>>(*w, xq, xm, T, y, bias, acc)
-    if (T == 1 && lpr == 8) LAUNCH(1, 8);
-    else if (T == 1 && lpr == 16) LAUNCH(1, 16);
-    else if (T == 1) LAUNCH(1, 32);
-    else LAUNCH(LL_CUDA_MATVEC_MAX, 32);
+    const int ks = k_splits(w->ne1, T), rpb = MVQ_RPW * MVQ_WARPS / ks;
+    const unsigned grid = (unsigned)((w->ne1 + rpb - 1) / rpb);
+#define LAUNCH(TM, KS) \
+    ll_launch_pdl(k_matvec_q8<TYPE, TM, KS>, grid, 32 * MVQ_WARPS, 0, st, *w, xq, xm, T, y, bias, acc)
+    if (T == 1 && ks == 1) LAUNCH(1, 1);
+    else if (T == 1 && ks == 2) LAUNCH(1, 2);
+    else if (T == 1) LAUNCH(1, 4);
+    else if (ks == 1) LAUNCH(LL_CUDA_MATVEC_MAX, 1);
+    else if (ks == 2) LAUNCH(LL_CUDA_MATVEC_MAX, 2);
+    else LAUNCH(LL_CUDA_MATVEC_MAX, 4);
 #undef LAUNCH
 }
 
