@@ -159,8 +159,10 @@ template <typename F> static float graph_us(cudaStream_t st, F f, int reps = 20)
     cudaGraphExec_t ge;
     cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
     for (int i = 0; i < GRAPH_N; i++) f(i);
-    cudaStreamEndCapture(st, &g);
-    cudaGraphInstantiate(&ge, g, 0);
+    if (cudaStreamEndCapture(st, &g) != cudaSuccess || cudaGraphInstantiate(&ge, g, 0) != cudaSuccess) {
+        printf("graph capture failed: %s\n", cudaGetErrorString(cudaGetLastError()));
+        return -1.f;
+    }
     cudaEvent_t a, b;
     cudaEventCreate(&a);
     cudaEventCreate(&b);
