@@ -407,8 +407,245 @@ static void attention_nw(const ll_cuda_attn *a, int S, cudaStream_t st) {
         k_attention<NW, 16><<<grid, block, smem, st>>>(*a);
 }
 
+/* ---- generation attention (T <= LL_CUDA_MATVEC_MAX, hd 64 or 128): a
+ * block per (token, KV head, group of up to 8 of its q heads, split of the
+ * cells), so the K/V rows are read once for the whole GQA group. Each warp
+ * takes 16 cells at a time and scores them against the group's heads with
+ * one tensor-core product (m16n8k16: rows = heads, columns = cells), then
+ * updates its online softmax once per 16 cells and adds P.V with another
+ * (rows = heads, k = cells). FP16 operands would round q and p, so each is
+ * split into a high and a low FP16 part: rows 0-7 carry the high parts,
+ * rows 8-15 the low ones, and the two rows of a head are summed; K and V are
+ * FP16 already, so scores and sums come out as FP32 ones would. The warps'
+ * states are merged in shared memory and each block writes one split state
+ * per head; k_attn_merge combines the splits. The split count is fixed at
+ * launch (graphs), the split size follows the cells in use (device memory):
+ * a short context leaves the last splits idle and the merge skips them. ---- */
+
+#define AG_NW 4 /* warps per block */
+#define AG_GB 8 /* q heads per block at most: the high/low rows of one product */
+/* Splits for T tokens: the state buffer holds LL_CUDA_MATVEC_MAX *
+ * LL_CUDA_ATTN_SPLITS of them per head, so fewer tokens may take more. */
+#define AG_SPLITS(T) ((LL_CUDA_MATVEC_MAX * LL_CUDA_ATTN_SPLITS / (T)) < 64 ? (LL_CUDA_MATVEC_MAX * LL_CUDA_ATTN_SPLITS / (T)) : 64)
+
+/* Cells per split: a multiple of 16 * AG_NW (a 16-cell tile per warp). */
+static __device__ __forceinline__ int ag_chunk(int n_cells, int S) {
+    int c = (n_cells + S - 1) / S;
+    c = (c + 16 * AG_NW - 1) / (16 * AG_NW) * (16 * AG_NW);
+    return c > 0 ? c : 16 * AG_NW;
+}
+
+/* d += a . b, m16n8k16, FP16 in, FP32 accumulate (PTX fragment layouts). */
+static __device__ __forceinline__ void ag_mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                              uint32_t b0, uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+static __device__ __forceinline__ uint32_t ag_u32(__half2 h) {
+    return (uint32_t)__half_as_ushort(__low2half(h)) | ((uint32_t)__half_as_ushort(__high2half(h)) << 16);
+}
+
+/* (x, y) as FP16 pairs: hi = rounded, lo = what the rounding lost. */
+static __device__ __forceinline__ void ag_split(float x, float y, uint32_t &hi, uint32_t &lo) {
+    const __half2 h = __floats2half2_rn(x, y);
+    const float2 f = __half22float2(h);
+    hi = ag_u32(h);
+    lo = ag_u32(__floats2half2_rn(x - f.x, y - f.y));
+}
+
+/* Fragment map (lane = 4 * g + r): scores use the dims r * HD/4 + [0, HD/4)
+ * of q row g and of K row g of each 8-cell half (the dot product does not
+ * care which k slot holds which dim, so each lane loads contiguous dims);
+ * P.V's column n of step j is dim n * HD/8 + j, so lane loads the dims
+ * g * HD/8 + [0, HD/8) of V for the cells 2r, 2r+1, 2r+8, 2r+9 -- which are
+ * also the cells of its scores. */
+template <int HD>
+__global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngrp) {
+    constexpr int KW = HD / 8;  /* K words (FP16 pairs) a lane holds per cell */
+    constexpr int VW = HD / 16; /* V words per cell */
+    constexpr int NS = HD / 8;  /* column steps of P.V */
+    __shared__ float wm[AG_NW][AG_GB], wl[AG_NW][AG_GB], wo[AG_NW][AG_GB][HD];
+    const int t = blockIdx.x, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, r = lane & 3;
+    const int G = a.H / a.Hkv, kh = blockIdx.y / ngrp, grp = blockIdx.y % ngrp;
+    const int gb = (G + ngrp - 1) / ngrp, g0 = grp * gb, gn = G - g0 < gb ? G - g0 : gb;
+    const int kv_dim = a.Hkv * HD, S = gridDim.z, n_cells = *a.n_cells;
+    const int chunk = ag_chunk(n_cells, S), c0 = blockIdx.z * chunk;
+    if (c0 >= n_cells) return; /* idle split: the merge does not read it */
+    const int c1 = c0 + chunk < n_cells ? c0 + chunk : n_cells;
+
+    /* q scaled into log2 units, split high/low */
+    uint32_t qh[KW], ql[KW];
+    if (g < gn) {
+        const float sc = rsqrtf((float)HD) * 1.44269504088896341f;
+        const float2 *q = reinterpret_cast<const float2 *>(a.q + ((size_t)t * a.H + kh * G + g0 + g) * HD + r * (HD / 4));
+#pragma unroll
+        for (int w = 0; w < KW; w++) {
+            const float2 v = q[w];
+            ag_split(v.x * sc, v.y * sc, qh[w], ql[w]);
+        }
+    } else {
+#pragma unroll
+        for (int w = 0; w < KW; w++) qh[w] = ql[w] = 0u;
+    }
+    const unsigned long long bit = 1ull << a.tok_seq[t];
+    const int32_t p = a.tok_pos[t];
+    float m = -INFINITY, l = 0.f, acc[NS][4];
+#pragma unroll
+    for (int j = 0; j < NS; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
+
+    for (int base = c0 + warp * 16; base < c1; base += 16 * AG_NW) {
+        /* every load of the tile first: one memory round trip per tile */
+        uint4 kr[2][KW / 4], vr[4][VW / 4];
+        bool ok[4];
+#pragma unroll
+        for (int n = 0; n < 2; n++) {
+            const int c = base + 8 * n + g;
+            const uint4 *src = reinterpret_cast<const uint4 *>(a.kc + (size_t)c * kv_dim + kh * HD + r * (HD / 4));
+#pragma unroll
+            for (int i = 0; i < KW / 4; i++) kr[n][i] = c < c1 ? src[i] : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            const int c = base + 2 * r + (k & 1) + 8 * (k >> 1);
+            ok[k] = false;
+            if (c < c1) {
+                const int32_t cp = a.cell_pos[c];
+                ok[k] = (a.cell_seqs[c] & bit) && cp >= 0 && cp <= p;
+            }
+            const uint4 *src = reinterpret_cast<const uint4 *>(a.vc + (size_t)c * kv_dim + kh * HD + g * (HD / 8));
+#pragma unroll
+            for (int i = 0; i < VW / 4; i++) vr[k][i] = c < c1 ? src[i] : make_uint4(0, 0, 0, 0);
+        }
+        /* scores: rows g (high q) and g + 8 (low q) of cells n*8 + 2r, +1 */
+        float s2[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+        for (int n = 0; n < 2; n++) {
+            const uint32_t *kw = reinterpret_cast<const uint32_t *>(kr[n]);
+#pragma unroll
+            for (int i = 0; i < HD / 16; i++)
+                ag_mma(s2[n], qh[2 * i], ql[2 * i], qh[2 * i + 1], ql[2 * i + 1], kw[2 * i], kw[2 * i + 1]);
+        }
+        float s[4], mx = -INFINITY;
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            s[k] = ok[k] ? s2[k >> 1][k & 1] + s2[k >> 1][2 + (k & 1)] : -INFINITY;
+            mx = fmaxf(mx, s[k]);
+        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float mn = fmaxf(m, mx), mu = mn == -INFINITY ? 0.f : mn;
+        const float corr = exp2f(m - mu);
+        float pw[4];
+#pragma unroll
+        for (int k = 0; k < 4; k++) pw[k] = exp2f(s[k] - mu);
+        l = l * corr + (pw[0] + pw[1]) + (pw[2] + pw[3]);
+        m = mn;
+        uint32_t ph0, pl0, ph1, pl1;
+        ag_split(pw[0], pw[1], ph0, pl0);
+        ag_split(pw[2], pw[3], ph1, pl1);
+        /* a masked cell's V may be anything (never written): p = 0 must not meet a NaN */
+#pragma unroll
+        for (int k = 0; k < 4; k++)
+            if (!ok[k])
+#pragma unroll
+                for (int i = 0; i < VW / 4; i++) vr[k][i] = make_uint4(0, 0, 0, 0);
+        const uint32_t *v0 = reinterpret_cast<const uint32_t *>(vr[0]), *v1 = reinterpret_cast<const uint32_t *>(vr[1]);
+        const uint32_t *v2 = reinterpret_cast<const uint32_t *>(vr[2]), *v3 = reinterpret_cast<const uint32_t *>(vr[3]);
+#pragma unroll
+        for (int j = 0; j < NS; j++) {
+            const unsigned sel = (j & 1) ? 0x7632u : 0x5410u;
+            const uint32_t b0 = __byte_perm(v0[j >> 1], v1[j >> 1], sel), b1 = __byte_perm(v2[j >> 1], v3[j >> 1], sel);
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[j][e] *= corr;
+            ag_mma(acc[j], ph0, pl0, ph1, pl1, b0, b1);
+        }
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    if (r == 0) {
+        wm[warp][g] = m;
+        wl[warp][g] = l;
+    }
+#pragma unroll
+    for (int j = 0; j < NS; j++) {
+        wo[warp][g][(2 * r) * (HD / 8) + j] = acc[j][0] + acc[j][2];
+        wo[warp][g][(2 * r + 1) * (HD / 8) + j] = acc[j][1] + acc[j][3];
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < gn * HD; i += 32 * AG_NW) {
+        const int row = i / HD, d = i % HD;
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < AG_NW; w++)
+            if (wl[w][row] > 0.f) M = fmaxf(M, wm[w][row]);
+        float L = 0.f, o = 0.f;
+#pragma unroll
+        for (int w = 0; w < AG_NW; w++)
+            if (wl[w][row] > 0.f) {
+                const float f = exp2f(wm[w][row] - M);
+                L += wl[w][row] * f;
+                o += wo[w][row][d] * f;
+            }
+        float *st = a.part + (((size_t)t * a.H + kh * G + g0 + row) * S + blockIdx.z) * (HD + 2);
+        if (d == 0) {
+            st[0] = L > 0.f ? M * 0.69314718055994531f : 0.f; /* natural log units */
+            st[1] = L;
+        }
+        st[2 + d] = o;
+    }
+}
+
+/* Merges the active split states of each (token, head) of k_attn_gqa: one
+ * thread per dim (hd % 32 == 0), as the 8-bit output needs. */
+__global__ void k_attn_merge(ll_cuda_attn a, int S) {
+    __shared__ float w[LL_CUDA_MATVEC_MAX * LL_CUDA_ATTN_SPLITS];
+    __shared__ float Lsum;
+    const int t = blockIdx.x, h = blockIdx.y, hd = a.hd, d = threadIdx.x;
+    const int n_cells = *a.n_cells, chunk = ag_chunk(n_cells, S), na = (n_cells + chunk - 1) / chunk;
+    const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
+    if (threadIdx.x < 32) {
+        float M = -INFINITY;
+        for (int s = threadIdx.x; s < na; s += 32)
+            if (st[s * (hd + 2) + 1] > 0.f) M = fmaxf(M, st[s * (hd + 2)]);
+        M = ll_warp_max(M);
+        float L = 0.f;
+        for (int s = threadIdx.x; s < na; s += 32) {
+            const float ls = st[s * (hd + 2) + 1], f = ls > 0.f ? expf(st[s * (hd + 2)] - M) : 0.f;
+            w[s] = f;
+            L += ls * f;
+        }
+        L = ll_warp_sum(L);
+        if (threadIdx.x == 0) Lsum = L;
+    }
+    __syncthreads();
+    float o = 0.f;
+#pragma unroll 8
+    for (int s = 0; s < na; s++) o += w[s] * st[s * (hd + 2) + 2 + d];
+    const float L = Lsum;
+    o = L > 0.f ? o / L : 0.f;
+    a.out[((size_t)t * a.H + h) * hd + d] = o;
+    if (a.q8_out) {
+        const int qd = a.H * hd;
+        ll_q8_put(o, d & 31, (int8_t *)a.q8_out, ll_q8_meta(a.q8_out, a.T, qd), ((size_t)t * qd + h * hd + d) / 32);
+    }
+}
+
+static void attention_gqa(const ll_cuda_attn *a, cudaStream_t st) {
+    const int G = a->H / a->Hkv, ngrp = (G + AG_GB - 1) / AG_GB, S = AG_SPLITS(a->T);
+    const dim3 grid((unsigned)a->T, (unsigned)(a->Hkv * ngrp), (unsigned)S);
+    if (a->hd == 64)
+        k_attn_gqa<64><<<grid, 32 * AG_NW, 0, st>>>(*a, ngrp);
+    else
+        k_attn_gqa<128><<<grid, 32 * AG_NW, 0, st>>>(*a, ngrp);
+    k_attn_merge<<<dim3((unsigned)a->T, (unsigned)a->H), (unsigned)a->hd, 0, st>>>(*a, S);
+}
+
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
-    if (a->T <= LL_CUDA_MATVEC_MAX && a->part) {
+    if (a->T <= LL_CUDA_MATVEC_MAX && a->part && (a->hd == 64 || a->hd == 128)) {
+        attention_gqa(a, st);
+    } else if (a->T <= LL_CUDA_MATVEC_MAX && a->part) {
         attention_nw<16>(a, LL_CUDA_ATTN_SPLITS, st);
         /* one thread per dim when quantizing (whole warps per block of 32) */
         const unsigned nt = a->q8_out ? (unsigned)a->hd : 128;
