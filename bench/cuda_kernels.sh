@@ -1,9 +1,9 @@
 #!/bin/bash
 # Builds and runs bench/cuda_kernels.cu on the device machine (repo root):
-#   OUT=dir bash bench/cuda_kernels.sh [VARIANT...]
-# One binary per variant of the 8-bit kernels' tuning macros, e.g. "KS=2"
-# (MVQ_FORCE_KS: warps splitting each row group's items, for every shape);
-# default: the source's settings. With .carry/old_matvec_q8.cu present (an earlier
+#   OUT=dir bash bench/cuda_kernels.sh [FLAGS...]
+# One binary per argument, each a comma-separated list of extra nvcc flags
+# (e.g. -DFOO=1,-DBAR=2, for trying a kernel variant behind a macro); none:
+# the sources as they are. With .carry/old_matvec_q8.cu present (an earlier
 # csrc/cuda/matvec_q8.cu), its kernels are timed beside the current ones.
 OUT=${OUT:-cuda-out}
 mkdir -p "$OUT"
@@ -24,12 +24,8 @@ fi
 SKIP_SMALL=""
 for V in ${@:-default}; do
   D=""
-  if [ "$V" != default ]; then
-    for kv in ${V//,/ }; do
-      case "$kv" in KS=*) D="$D -DMVQ_FORCE_KS=${kv#KS=}" ;; esac
-    done
-  fi
-  B=/tmp/ck_${V//[=,]/_}
+  [ "$V" != default ] && D="${V//,/ }"
+  B=/tmp/ck_$(echo "$V" | tr -c "A-Za-z0-9" _)
   $NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o $B 2>&1 | grep -v "^$" || true
   echo "== $V" | tee -a "$OUT/cuda_kernels.log"
   $B $SKIP_SMALL 2>&1 | tee -a "$OUT/cuda_kernels.log"

@@ -73,6 +73,7 @@ gen7b)
     f=$(synth qwen-7b $t) || continue
     bench "$f" 99 16 512 128 3
     LUALLM_CUDA_PDL=0 bench "$f" 99 16 0 128 3 --tag nopdl
+    lua5.4 bench/plan_check.lua "$f" 99 4096 | tee -a "$J"
     rm -f "$f"
   done
   ;;

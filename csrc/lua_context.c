@@ -1,5 +1,6 @@
 /* Context userdata: c:eval, c:logits, c:sample, c:pos, c:clear, c:trim, c:fork.
  * The context keeps its model userdata alive through its uservalue. */
+#include "argmax.h"
 #include "lua_luallm.h"
 #include "lua_model.h"
 #include "lua_floatbuf.h"
@@ -213,10 +214,7 @@ static int c_argmax(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
     const float *row = check_row(L, c);
     if (!row) return ll_pushfail(L, "argmax: no such row (evaluate first)");
-    int best = 0;
-    for (int k = 1; k < c->m->hp.n_vocab; k++)
-        if (row[k] > row[best]) best = k;
-    ll_pushint(L, best);
+    ll_pushint(L, ll_argmax_f32(row, c->m->hp.n_vocab));
     return 1;
 }
 

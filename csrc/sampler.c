@@ -1,4 +1,5 @@
 /* Sampler stages (parameters + state) and chains of them. */
+#include "argmax.h"
 #include "sampler.h"
 
 #include <math.h>
@@ -314,11 +315,7 @@ int32_t ll_sampler_sample(ll_sampler_chain *c, const float *logits, int n_vocab,
         /* A chain that is only greedy needs no candidate array: the argmax of
          * the raw logits, with the same rules (NaN as -inf, ties to the lower
          * id), costs one pass instead of building 150k candidates. */
-        int32_t best = 0;
-        float bl = isnan(logits[0]) ? -INFINITY : logits[0];
-        for (int i = 1; i < n_vocab; i++)
-            if (logits[i] > bl) { bl = logits[i]; best = i; }
-        return best;
+        return ll_argmax_f32(logits, n_vocab);
     }
     if ((size_t)n_vocab > c->cand_cap) {
         ll_cand *buf = realloc(c->cand, (size_t)n_vocab * sizeof *buf);

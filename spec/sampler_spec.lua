@@ -127,6 +127,16 @@ describe("sampler stages", function()
     assert.are.equal(2, S.greedy():sample({ 1, 3, 7, -2 }))
     assert.are.equal(1, S.greedy():sample({ 1, 7, 7, -2 }))
     assert.are.equal(0, S.greedy():sample({ 5 }))
+    -- NaN counts as -inf; nothing above -inf gives 0; rows longer than the 8-wide first pass
+    local nan = 0 / 0
+    assert.are.equal(1, S.greedy():sample({ nan, -3, -5 }))
+    assert.are.equal(0, S.greedy():sample({ nan, -math.huge, nan }))
+    local long = {}
+    for i = 1, 1001 do long[i] = math.sin(i) end
+    long[997] = 2; long[1000] = 2
+    assert.are.equal(996, S.greedy():sample(long))
+    long[3] = nan
+    assert.are.equal(996, S.greedy():sample(long))
   end)
 
   it("top_k keeps the k best", function()

@@ -203,14 +203,16 @@ template <> struct item<LL_CUDA_Q6_KP> {
 
 /* ---- the kernels ---- */
 
-/* Eight lanes share a row and a warp works on four rows, so the lanes that
- * read the same activations (same item, other rows) share one load; a block
+/* Eight lanes share a row, a lane works on R rows (rows_per_lane) and a warp
+ * on 4R, so one activation load serves R rows and the lanes that read the
+ * same activations (same item, other rows) share one L1 wavefront; a block
  * of four warps splits the rows' items between KS of them (KS = 1 for the
  * many rows of gate/up and the output; 4 for the down and attention
  * products, whose few rows would otherwise leave most of the GPU idle), and
- * the split sums meet in shared memory. Activation loads (four 16-byte loads
- * per item and token, in L1) cost more L1 cycles than the weights' loads:
- * sharing them is what keeps the products near the memory bandwidth. */
+ * the split sums meet in shared memory. The activations (four 16-byte loads
+ * per item and token, from L1) cost more L1 cycles than the weights: sharing
+ * them is what brings the products near the memory bandwidth (figures in
+ * bench/RESULTS.md). */
 #define MVQ_WARPS 4
 #define MVQ_LPR 8
 #define MVQ_RPW (32 / MVQ_LPR)
@@ -220,19 +222,33 @@ template <> struct item<LL_CUDA_Q6_KP> {
 template <int TYPE> struct items_ahead { static constexpr int n = 2; };
 template <> struct items_ahead<LL_CUDA_Q8_0P> { static constexpr int n = 1; };
 
-/* acc[t] += row . x_t over items j0, j0 + step, ... */
-template <int TYPE, int TMAX>
-static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int j_first, int step,
-                                               const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T,
-                                               float *acc) {
+/* Rows per lane R: a lane's activation loads serve R rows (r, r + 4, ...).
+ * Two, except one for Q8_0 single-token products below the output's size
+ * (its 68-byte items already keep enough loads in flight; measured). A
+ * warp has 4R rows; MVQ_RMAX bounds R for the row-count rules. */
+#define MVQ_RMAX 2
+
+/* acc[k][t] += row_k . x_t over items j0, j0 + step, ... for the lane's
+ * rows row + 4k (each clamped to the last row: the shuffles need every lane). */
+template <int TYPE, int TMAX, int MVQ_R>
+static __device__ __forceinline__ void rows_dot(const ll_dweight &W, int row, int j_first, int step,
+                                                const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T,
+                                                float (*acc)[TMAX]) {
     constexpr int U = items_ahead<TYPE>::n;
-    const wrow p = row_of<TYPE>(W, row);
+    wrow p[MVQ_R];
+#pragma unroll
+    for (int k = 0; k < MVQ_R; k++) {
+        const int r = row + MVQ_RPW * k;
+        p[k] = row_of<TYPE>(W, r < W.ne1 ? r : W.ne1 - 1);
+    }
     const int K = W.ne0, nj = K / 64;
     for (int j0 = j_first; j0 < nj; j0 += step * U) {
-        item<TYPE> it[U];
+        item<TYPE> it[U][MVQ_R];
 #pragma unroll
         for (int u = 0; u < U; u++)
-            if (j0 + step * u < nj) it[u].load(p, j0 + step * u);
+#pragma unroll
+            for (int k = 0; k < MVQ_R; k++)
+                if (j0 + step * u < nj) it[u][k].load(p[k], j0 + step * u);
         /* the first weights are on their way: now wait for the activations */
         if (j0 == j_first) ll_pdl_wait();
 #pragma unroll
@@ -242,82 +258,97 @@ static __device__ __forceinline__ void row_dot(const ll_dweight &W, int row, int
 #pragma unroll
             for (int t = 0; t < TMAX; t++) {
                 if (t >= T) break;
-                const int4 *x = reinterpret_cast<const int4 *>(xq + (size_t)t * K + (size_t)j * 64);
-                acc[t] += it[u].dot(x, xm[(size_t)t * (K / 64) + j]);
+                const int4 *xp = reinterpret_cast<const int4 *>(xq + (size_t)t * K + (size_t)j * 64);
+                const int4 x[4] = {xp[0], xp[1], xp[2], xp[3]};
+                const float4 m = xm[(size_t)t * (K / 64) + j];
+#pragma unroll
+                for (int k = 0; k < MVQ_R; k++) acc[k][t] += it[u][k].dot(x, m);
             }
         }
     }
 }
 
-/* The block's rows: KS warps per group of four rows. Sums each row's lanes
- * and splits, and stores (bias added, or accumulated into y). */
-template <int TMAX, int KS>
-static __device__ __forceinline__ void rows_store(float *acc, int row, int N, int T, float *__restrict__ y,
+/* Sums each row's lanes and the block's KS splits, and stores (bias added,
+ * or accumulated into y). */
+template <int TMAX, int KS, int MVQ_R>
+static __device__ __forceinline__ void rows_store(float (*acc)[TMAX], int row, int N, int T, float *__restrict__ y,
                                                   const float *__restrict__ bias, int accumulate) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, sub = lane % MVQ_LPR;
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) {
-        float v = acc[t];
-        v += __shfl_xor_sync(0xffffffffu, v, 4);
-        v += __shfl_xor_sync(0xffffffffu, v, 2);
-        v += __shfl_xor_sync(0xffffffffu, v, 1);
-        acc[t] = v;
-    }
+    for (int k = 0; k < MVQ_R; k++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            float v = acc[k][t];
+            v += __shfl_xor_sync(0xffffffffu, v, 4);
+            v += __shfl_xor_sync(0xffffffffu, v, 2);
+            v += __shfl_xor_sync(0xffffffffu, v, 1);
+            acc[k][t] = v;
+        }
     if constexpr (KS > 1) {
-        __shared__ float part[MVQ_WARPS][MVQ_RPW][TMAX];
+        __shared__ float part[MVQ_WARPS][MVQ_R][MVQ_RPW][TMAX];
         if (sub == 0)
 #pragma unroll
-            for (int t = 0; t < TMAX; t++) part[warp][lane / MVQ_LPR][t] = acc[t];
+            for (int k = 0; k < MVQ_R; k++)
+#pragma unroll
+                for (int t = 0; t < TMAX; t++) part[warp][k][lane / MVQ_LPR][t] = acc[k][t];
         __syncthreads();
         if (warp % KS) return;
 #pragma unroll
-        for (int t = 0; t < TMAX; t++)
+        for (int k = 0; k < MVQ_R; k++)
 #pragma unroll
-            for (int k = 1; k < KS; k++) acc[t] += part[warp + k][lane / MVQ_LPR][t];
+            for (int t = 0; t < TMAX; t++)
+#pragma unroll
+                for (int s = 1; s < KS; s++) acc[k][t] += part[warp + s][k][lane / MVQ_LPR][t];
     }
-    if (sub != 0 || row >= N) return;
+    if (sub != 0) return;
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) {
-        if (t >= T) break;
-        const float v = acc[t] + (bias ? bias[row] : 0.f);
-        float *o = y + (size_t)t * N + row;
-        *o = accumulate ? *o + v : v;
+    for (int k = 0; k < MVQ_R; k++) {
+        const int r = row + MVQ_RPW * k;
+        if (r >= N) break;
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) {
+            if (t >= T) break;
+            const float v = acc[k][t] + (bias ? bias[r] : 0.f);
+            float *o = y + (size_t)t * N + r;
+            *o = accumulate ? *o + v : v;
+        }
     }
 }
 
-/* This thread's row (counted over the block's row groups) and first item. */
-template <int KS> static __device__ __forceinline__ int block_row() {
+/* This thread's first row (rows of a warp's group are consecutive) and first item. */
+template <int KS, int MVQ_R> static __device__ __forceinline__ int block_row() {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    return (blockIdx.x * (MVQ_WARPS / KS) + warp / KS) * MVQ_RPW + lane / MVQ_LPR;
+    return (blockIdx.x * (MVQ_WARPS / KS) + warp / KS) * (MVQ_RPW * MVQ_R) + lane / MVQ_LPR;
 }
 template <int KS> static __device__ __forceinline__ int first_item() {
     return (threadIdx.x >> 5) % KS * MVQ_LPR + (threadIdx.x & 31) % MVQ_LPR;
 }
 
-template <int TYPE, int TMAX, int KS>
+template <int TYPE, int TMAX, int KS, int MVQ_R>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8(ll_dweight W, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T, float *__restrict__ y,
             const float *__restrict__ bias, int accumulate) {
-    const int row = block_row<KS>();
-    float acc[TMAX];
+    const int row = block_row<KS, MVQ_R>();
+    float acc[MVQ_R][TMAX];
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    for (int k = 0; k < MVQ_R; k++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) acc[k][t] = 0.f;
     ll_pdl_trigger();
-    /* a row past the end computes row N - 1 again (the shuffles need every lane) and stores nothing */
-    row_dot<TYPE, TMAX>(W, row < W.ne1 ? row : W.ne1 - 1, first_item<KS>(), MVQ_LPR * KS, xq, xm, T, acc);
-    ll_pdl_wait(); /* (lanes without items did not wait in row_dot) */
-    rows_store<TMAX, KS>(acc, row, W.ne1, T, y, bias, accumulate);
+    rows_dot<TYPE, TMAX, MVQ_R>(W, row, first_item<KS>(), MVQ_LPR * KS, xq, xm, T, acc);
+    ll_pdl_wait(); /* (lanes without items did not wait in rows_dot) */
+    rows_store<TMAX, KS, MVQ_R>(acc, row, W.ne1, T, y, bias, accumulate);
 }
 
 /* Several products of one input in one launch (q/k/v, gate/up): blocks are
- * dealt out over the weights' rows in order (row counts are multiples of
- * 4 * MVQ_WARPS / KS, so a block's rows lie in one weight), and a block
+ * dealt out over the weights' rows in order (row counts are multiples of a
+ * block's rows, so a block's rows lie in one weight), and a block
  * dispatches on its weight's type. Saves launches, and lets the small k/v
  * products run beside q instead of alone on a mostly idle GPU. */
-template <int TMAX, int KS>
+template <int TMAX, int KS, int MVQ_R>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T) {
-    int row = block_row<KS>();
+    int row = block_row<KS, MVQ_R>();
     int i = 0;
     while (i < g.n && row >= g.w[i].ne1) {
         row -= g.w[i].ne1;
@@ -326,29 +357,30 @@ k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float
     if (i >= g.n) return; /* whole blocks only: the rows after the last weight's */
     ll_pdl_trigger();
     const ll_dweight &W = g.w[i];
-    float acc[TMAX];
+    float acc[MVQ_R][TMAX];
 #pragma unroll
-    for (int t = 0; t < TMAX; t++) acc[t] = 0.f;
+    for (int k = 0; k < MVQ_R; k++)
+#pragma unroll
+        for (int t = 0; t < TMAX; t++) acc[k][t] = 0.f;
     const int j0 = first_item<KS>(), step = MVQ_LPR * KS;
     switch (W.type) {
-    case LL_TYPE_Q4_K: row_dot<LL_TYPE_Q4_K, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
-    case LL_CUDA_Q6_KP: row_dot<LL_CUDA_Q6_KP, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
-    default: row_dot<LL_CUDA_Q8_0P, TMAX>(W, row, j0, step, xq, xm, T, acc); break;
+    case LL_TYPE_Q4_K: rows_dot<LL_TYPE_Q4_K, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+    case LL_CUDA_Q6_KP: rows_dot<LL_CUDA_Q6_KP, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+    default: rows_dot<LL_CUDA_Q8_0P, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
     }
     ll_pdl_wait();
-    rows_store<TMAX, KS>(acc, row, W.ne1, T, g.y[i], g.bias[i], 0);
+    rows_store<TMAX, KS, MVQ_R>(acc, row, W.ne1, T, g.y[i], g.bias[i], 0);
 }
 
 /* Warps per row group: one when rows are many enough to fill the GPU with
- * groups of four rows, else four. */
+ * groups of a few rows, else four. */
 static int k_splits(int N, int T) {
-#ifdef MVQ_FORCE_KS
-    (void)N; (void)T;
-    return MVQ_FORCE_KS;
-#else
     (void)T;
     return N >= 16384 ? 1 : 4;
-#endif
+}
+
+static int rows_per_lane(bool q8_0, int N, int T) {
+    return q8_0 && T == 1 && N < 65536 ? 1 : 2;
 }
 
 /* ---- launchers ---- */
@@ -366,7 +398,7 @@ bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
 }
 
 bool ll_cuda_matvec_q8_group_ok(const ll_dweight *w) {
-    return ll_cuda_matvec_q8_ok(w) && w->ne1 % (MVQ_RPW * MVQ_WARPS) == 0;
+    return ll_cuda_matvec_q8_ok(w) && w->ne1 % (MVQ_RPW * MVQ_RMAX * MVQ_WARPS) == 0;
 }
 
 void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, cudaStream_t st) {
@@ -375,15 +407,20 @@ void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, c
     for (int i = 0; i < g->n; i++) rows += g->w[i].ne1;
     const int8_t *xq = (const int8_t *)q8;
     const float4 *xm = meta_of(q8, T, K);
-    const int ks = k_splits(rows, T), rpb = MVQ_RPW * MVQ_WARPS / ks;
+    bool q8_0 = true;
+    for (int i = 0; i < g->n; i++) q8_0 &= g->w[i].type == LL_CUDA_Q8_0P;
+    const int ks = k_splits(rows, T), r = rows_per_lane(q8_0, rows, T), rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((rows + rpb - 1) / rpb);
-#define LAUNCH(TM, KS) ll_launch_pdl(k_matvec_q8_multi<TM, KS>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
-    if (T == 1 && ks == 1) LAUNCH(1, 1);
-    else if (T == 1 && ks == 2) LAUNCH(1, 2);
-    else if (T == 1) LAUNCH(1, 4);
-    else if (ks == 1) LAUNCH(LL_CUDA_MATVEC_MAX, 1);
-    else if (ks == 2) LAUNCH(LL_CUDA_MATVEC_MAX, 2);
-    else LAUNCH(LL_CUDA_MATVEC_MAX, 4);
+#define LAUNCH(TM, KS, R) ll_launch_pdl(k_matvec_q8_multi<TM, KS, R>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
+    if (T == 1 && ks == 1) {
+        if (r == 1) LAUNCH(1, 1, 1); else LAUNCH(1, 1, 2);
+    } else if (T == 1) {
+        if (r == 1) LAUNCH(1, 4, 1); else LAUNCH(1, 4, 2);
+    } else if (ks == 1) {
+        LAUNCH(LL_CUDA_MATVEC_MAX, 1, 2);
+    } else {
+        LAUNCH(LL_CUDA_MATVEC_MAX, 4, 2);
+    }
 #undef LAUNCH
 }
 
@@ -404,16 +441,20 @@ void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void 
 template <int TYPE>
 static void launch_one(const ll_dweight *w, const int8_t *xq, const float4 *xm, int T, float *y, const float *bias,
                        int acc, cudaStream_t st) {
-    const int ks = k_splits(w->ne1, T), rpb = MVQ_RPW * MVQ_WARPS / ks;
+    const int ks = k_splits(w->ne1, T), r = rows_per_lane(TYPE == LL_CUDA_Q8_0P, w->ne1, T);
+    const int rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((w->ne1 + rpb - 1) / rpb);
-#define LAUNCH(TM, KS) \
-    ll_launch_pdl(k_matvec_q8<TYPE, TM, KS>, grid, 32 * MVQ_WARPS, 0, st, *w, xq, xm, T, y, bias, acc)
-    if (T == 1 && ks == 1) LAUNCH(1, 1);
-    else if (T == 1 && ks == 2) LAUNCH(1, 2);
-    else if (T == 1) LAUNCH(1, 4);
-    else if (ks == 1) LAUNCH(LL_CUDA_MATVEC_MAX, 1);
-    else if (ks == 2) LAUNCH(LL_CUDA_MATVEC_MAX, 2);
-    else LAUNCH(LL_CUDA_MATVEC_MAX, 4);
+#define LAUNCH(TM, KS, R) \
+    ll_launch_pdl(k_matvec_q8<TYPE, TM, KS, R>, grid, 32 * MVQ_WARPS, 0, st, *w, xq, xm, T, y, bias, acc)
+    if (T == 1 && ks == 1) {
+        if (r == 1) LAUNCH(1, 1, 1); else LAUNCH(1, 1, 2);
+    } else if (T == 1) {
+        if (r == 1) LAUNCH(1, 4, 1); else LAUNCH(1, 4, 2);
+    } else if (ks == 1) {
+        LAUNCH(LL_CUDA_MATVEC_MAX, 1, 2);
+    } else {
+        LAUNCH(LL_CUDA_MATVEC_MAX, 4, 2);
+    }
 #undef LAUNCH
 }
 
