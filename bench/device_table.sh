@@ -6,6 +6,7 @@
 #   OUT=dir bash bench/device_table.sh table2   7B Q8_0/F16 + 14B Q4_K_M, full offload
 #   OUT=dir bash bench/device_table.sh gen7b    7B Q4_K_M and Q8_0 full offload, and generation
 #                                                without dependent launches (LUALLM_CUDA_PDL=0)
+#   OUT=dir bash bench/device_table.sh ab       7B Q4_K_M generation with each measurement switch
 #   OUT=dir bash bench/device_table.sh offload  7B Q4_K_M split sweep (16 threads),
 #                                                14B Q4_K_M on an 8 GB budget, plan checks
 # Models are written by `bin/luallm synth` (random weights, exact shapes) to
@@ -76,6 +77,14 @@ gen7b)
     lua5.4 bench/plan_check.lua "$f" 99 4096 | tee -a "$J"
     rm -f "$f"
   done
+  ;;
+ab)
+  # generation switches on one file, same machine: each env setting, -n 128 -r 5
+  f=$(synth qwen-7b Q4_K_M)
+  for env in "" LUALLM_CUDA_PDL=0 LUALLM_CUDA_GRAPHS=0 ""; do
+    env $env bin/luallm bench "$f" --ngl 99 -p 0 -n 128 -r 5 --tag "${env:-default}" --json | tee -a "$J"
+  done
+  rm -f "$f"
   ;;
 offload)
   f=$(synth qwen-7b Q4_K_M)

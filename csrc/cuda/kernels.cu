@@ -467,6 +467,8 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
     constexpr int VW = HD / 16; /* V words per cell */
     constexpr int NS = HD / 8;  /* column steps of P.V */
     __shared__ float wm[AG_NW][AG_GB], wl[AG_NW][AG_GB], wo[AG_NW][AG_GB][HD];
+    ll_pdl_wait(); /* q and the step's cache row come from the kernel before */
+    ll_pdl_trigger();
     const int t = blockIdx.x, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, r = lane & 3;
     const int G = a.H / a.Hkv, kh = blockIdx.y / ngrp, grp = blockIdx.y % ngrp;
     const int gb = (G + ngrp - 1) / ngrp, g0 = grp * gb, gn = G - g0 < gb ? G - g0 : gb;
@@ -602,6 +604,8 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
 __global__ void k_attn_merge(ll_cuda_attn a, int S) {
     __shared__ float w[LL_CUDA_MATVEC_MAX * LL_CUDA_ATTN_SPLITS];
     __shared__ float Lsum;
+    ll_pdl_wait();
+    ll_pdl_trigger();
     const int t = blockIdx.x, h = blockIdx.y, hd = a.hd, d = threadIdx.x;
     const int n_cells = *a.n_cells, chunk = ag_chunk(n_cells, S), na = (n_cells + chunk - 1) / chunk;
     const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
@@ -636,10 +640,10 @@ static void attention_gqa(const ll_cuda_attn *a, cudaStream_t st) {
     const int G = a->H / a->Hkv, ngrp = (G + AG_GB - 1) / AG_GB, S = AG_SPLITS(a->T);
     const dim3 grid((unsigned)a->T, (unsigned)(a->Hkv * ngrp), (unsigned)S);
     if (a->hd == 64)
-        k_attn_gqa<64><<<grid, 32 * AG_NW, 0, st>>>(*a, ngrp);
+        ll_launch_pdl(k_attn_gqa<64>, grid, 32 * AG_NW, 0, st, *a, ngrp);
     else
-        k_attn_gqa<128><<<grid, 32 * AG_NW, 0, st>>>(*a, ngrp);
-    k_attn_merge<<<dim3((unsigned)a->T, (unsigned)a->H), (unsigned)a->hd, 0, st>>>(*a, S);
+        ll_launch_pdl(k_attn_gqa<128>, grid, 32 * AG_NW, 0, st, *a, ngrp);
+    ll_launch_pdl(k_attn_merge, dim3((unsigned)a->T, (unsigned)a->H), (unsigned)a->hd, 0, st, *a, S);
 }
 
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
