@@ -1,11 +1,10 @@
-// A/B of the generation-step attention (T <= 8): the kernels before the
-// GQA/tensor-core rewrite (copied here, renamed, for the comparison only)
-// against ll_cuda_attention, plus a check of ll_cuda_attention against a CPU
+// The generation-step attention (T <= 8): ll_cuda_attention against a CPU
 // reference with masking (other sequences, later positions, free cells whose
 // K/V hold NaN). Build on the device (repo root):
 //   nvcc -O3 -std=c++17 -Icsrc -arch=sm_90 bench/cuda_attn_bench.cu \
 //        csrc/cuda/kernels.cu csrc/cuda/matvec_q8.cu csrc/cuda/packed.cu -o /tmp/ab
 #include "cuda/kernels.h"
+#include "cuda_timing.h"
 #include "cuda/q8act.h"
 #include <math.h>
 #include <stdio.h>
@@ -13,183 +12,11 @@
 #include <string.h>
 #include <vector>
 
-// ---- the previous kernels (time only)
-template <int NW, int ATT_DIMS>
-__global__ void __launch_bounds__(32 * NW) old_k_attention(ll_cuda_attn a) {
-    const int t = blockIdx.x, h = blockIdx.y, warp = threadIdx.y, lane = threadIdx.x;
-    const int hd = a.hd, G = a.H / a.Hkv, kh = h / G, kv_dim = a.Hkv * hd;
-    extern __shared__ float sm[];
-    float *qs = sm;                             /* (hd) */
-    float *wm = qs + hd, *wl = wm + NW;  /* (NW) each */
-    float *wacc = wl + NW;               /* (NW, hd) */
-    const float scale = rsqrtf((float)hd);
-    const float *q = a.q + ((size_t)t * a.H + h) * hd;
-    for (int d = warp * 32 + lane; d < hd; d += 32 * NW) qs[d] = q[d];
-    __syncthreads();
-    const unsigned long long bit = 1ull << a.tok_seq[t];
-    const int32_t p = a.tok_pos[t];
-    float m = -INFINITY, l = 0.f, acc[ATT_DIMS];
-#pragma unroll
-    for (int i = 0; i < ATT_DIMS; i++) acc[i] = 0.f;
-    /* splits of at least 64 cells: a short context leaves the last splits
-     * empty, and they only record that (L = 0) */
-    const int n_cells = *a.n_cells, S = gridDim.z;
-    int chunk = (n_cells + S - 1) / S;
-    if (S > 1 && chunk < 64) chunk = 64;
-    const int c0 = blockIdx.z * chunk, c1 = c0 + chunk < n_cells ? c0 + chunk : n_cells;
-    if (S > 1 && c0 >= n_cells) {
-        if (warp == 0 && lane == 0) a.part[(((size_t)t * a.H + h) * S + blockIdx.z) * (hd + 2) + 1] = 0.f;
-        return;
-    }
-    for (int c = c0 + warp; c < c1; c += NW) {
-        const int32_t cp = a.cell_pos[c];
-        if (!(a.cell_seqs[c] & bit) || cp < 0 || cp > p) continue;
-        const __half *kr = a.kc + (size_t)c * kv_dim + (size_t)kh * hd;
-        const __half *vr = a.vc + (size_t)c * kv_dim + (size_t)kh * hd;
-        float s = 0.f;
-#pragma unroll
-        for (int i = 0; i < ATT_DIMS; i++) {
-            const int d = lane + 32 * i;
-            if (d < hd) s += qs[d] * __half2float(kr[d]);
-        }
-        s = ll_warp_sum(s) * scale;
-        const float mn = fmaxf(m, s);
-        const float corr = expf(m - mn), pw = expf(s - mn);
-        l = l * corr + pw;
-#pragma unroll
-        for (int i = 0; i < ATT_DIMS; i++) {
-            const int d = lane + 32 * i;
-            if (d < hd) acc[i] = acc[i] * corr + pw * __half2float(vr[d]);
-        }
-        m = mn;
-    }
-    if (lane == 0) {
-        wm[warp] = m;
-        wl[warp] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < ATT_DIMS; i++) {
-        const int d = lane + 32 * i;
-        if (d < hd) wacc[warp * hd + d] = acc[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int w = 0; w < NW; w++) M = fmaxf(M, wm[w]);
-    float L = 0.f;
-    for (int w = 0; w < NW; w++)
-        if (wl[w] > 0.f) L += wl[w] * expf(wm[w] - M);
-    if (S == 1) {
-        float *out = a.out + ((size_t)t * a.H + h) * hd;
-        for (int d = warp * 32 + lane; d < hd; d += 32 * NW) {
-            float o = 0.f;
-            for (int w = 0; w < NW; w++)
-                if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
-            out[d] = L > 0.f ? o / L : 0.f;
-        }
-        return;
-    }
-    float *st = a.part + (((size_t)t * a.H + h) * S + blockIdx.z) * (hd + 2);
-    if (warp == 0 && lane == 0) {
-        st[0] = M;
-        st[1] = L;
-    }
-    for (int d = warp * 32 + lane; d < hd; d += 32 * NW) {
-        float o = 0.f;
-        for (int w = 0; w < NW; w++)
-            if (wl[w] > 0.f) o += wacc[w * hd + d] * expf(wm[w] - M);
-        st[2 + d] = o;
-    }
-}
-
-/* Merges the S split states of each (token, head); with q8_out set it also
- * writes the output quantized for the o projection (blocks of 32 lie inside
- * a head: hd % 32 == 0, one thread per dim). */
-__global__ void old_k_attn_combine(ll_cuda_attn a, int S) {
-    const int t = blockIdx.x, h = blockIdx.y, hd = a.hd;
-    const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
-    float M = -INFINITY;
-    for (int s = 0; s < S; s++)
-        if (st[s * (hd + 2) + 1] > 0.f) M = fmaxf(M, st[s * (hd + 2)]);
-    float L = 0.f;
-    for (int s = 0; s < S; s++) {
-        const float l = st[s * (hd + 2) + 1];
-        if (l > 0.f) L += l * expf(st[s * (hd + 2)] - M);
-    }
-    float *out = a.out + ((size_t)t * a.H + h) * hd;
-    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
-        float o = 0.f;
-        for (int s = 0; s < S; s++) {
-            const float *x = st + s * (hd + 2);
-            if (x[1] > 0.f) o += x[2 + d] * expf(x[0] - M);
-        }
-        o = L > 0.f ? o / L : 0.f;
-        out[d] = o;
-    }
-}
-
-/* Generation has few (token, head) blocks: more warps per block and
- * LL_CUDA_ATTN_SPLITS splits of the cells, so the whole GPU works on a long context. */
-template <int NW>
-static void old_attention_nw(const ll_cuda_attn *a, int S, cudaStream_t st) {
-    const dim3 grid((unsigned)a->T, (unsigned)a->H, (unsigned)S), block(32, NW);
-    const size_t smem = sizeof(float) * ((size_t)a->hd * (1 + NW) + 2 * NW);
-    if (a->hd <= 64)
-        old_k_attention<NW, 2><<<grid, block, smem, st>>>(*a);
-    else if (a->hd <= 128)
-        old_k_attention<NW, 4><<<grid, block, smem, st>>>(*a);
-    else
-        old_k_attention<NW, 16><<<grid, block, smem, st>>>(*a);
-}
-
-
-static void old_attention(const ll_cuda_attn *a, cudaStream_t st) {
-    old_attention_nw<16>(a, LL_CUDA_ATTN_SPLITS, st);
-    old_k_attn_combine<<<dim3((unsigned)a->T, (unsigned)a->H), 128, 0, st>>>(*a, LL_CUDA_ATTN_SPLITS);
-}
-
 // ---- host side
 static unsigned rng = 12345;
 static float frand() { rng = rng * 1103515245u + 12345u; return (float)((rng >> 8) & 0xffff) / 32768.f - 1.f; }
 static uint16_t f2h(float f) { __half h = __float2half_rn(f); uint16_t u; memcpy(&u, &h, 2); return u; }
 static float h2f(uint16_t u) { __half h; memcpy(&h, &u, 2); return __half2float(h); }
-
-#define GRAPH_N 16
-template <typename F> static float graph_us(cudaStream_t st, F f, int reps = 20) {
-    cudaGraph_t g;
-    cudaGraphExec_t ge;
-    cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
-    for (int i = 0; i < GRAPH_N; i++) f(i);
-    if (cudaStreamEndCapture(st, &g) != cudaSuccess || cudaGraphInstantiate(&ge, g, 0) != cudaSuccess) {
-        printf("graph capture failed: %s\n", cudaGetErrorString(cudaGetLastError()));
-        return -1.f;
-    }
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    cudaGraphLaunch(ge, st);
-    cudaEventRecord(a, st);
-    for (int i = 0; i < reps; i++) cudaGraphLaunch(ge, st);
-    cudaEventRecord(b, st);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    cudaGraphExecDestroy(ge);
-    cudaGraphDestroy(g);
-    return ms * 1000.f / reps / GRAPH_N;
-}
-template <typename F> static float stream_us(cudaStream_t st, F f, int reps = 200) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    for (int i = 0; i < 5; i++) f(i % GRAPH_N);
-    cudaEventRecord(a, st);
-    for (int i = 0; i < reps; i++) f(i % GRAPH_N);
-    cudaEventRecord(b, st);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    return ms * 1000.f / reps;
-}
 
 // device buffers for one case; metadata layout as the backend's: pos, seqs, n_cells, tok pos, tok seq
 struct dev {
@@ -315,7 +142,7 @@ int main() {
             for (int T : {1, 3})
                 for (int cells : {1, 5, 128, 640, 4096}) {
                     const int H = hk == 0 ? 28 : hk == 1 ? 4 : 24, Hkv = hk == 2 ? 2 : 4;
-                    if (hd == 96 && cells > 640) continue;  // the old kernel's path: spot checks only
+                    if (hd == 96 && cells > 640) continue;  // the fallback kernels' path: spot checks only
                     fails += check(hd, H, Hkv, T, cells, hk == 0 && hd != 96), n++;
                 }
     fails += check(128, 28, 4, 8, 1000, true), n++;
@@ -343,26 +170,23 @@ int main() {
     std::vector<unsigned long long> hs(n_ctx, 1);
     for (int i = 0; i < n_ctx; i++) hm[i] = i;
     cudaMemcpy(seqs, hs.data(), n_ctx * 8, cudaMemcpyHostToDevice);
-    printf("\n%-28s %9s %9s %9s %9s\n", "attention, 7B layer", "old graph", "new graph", "old strm", "new strm");
+    printf("\n%-28s %9s %9s\n", "attention, 7B layer", "graph us", "stream us");
     for (int T : {1, 4})
         for (int cells : {128, 640, 4096}) {
             hm[n_ctx] = cells;
             for (int t = 0; t < 8; t++) { hm[n_ctx + 8 + t] = cells - 1; hm[n_ctx + 16 + t] = 0; }
             cudaMemcpy(meta, hm.data(), (n_ctx + 32) * 4, cudaMemcpyHostToDevice);
             ll_cuda_attn a = {q, o, kc, vc, T, H, Hkv, hd, meta + n_ctx + 8, meta + n_ctx + 16, meta, seqs, meta + n_ctx, part, NULL};
-            auto run = [&](bool nw, int i) {
+            auto run = [&](int i) {
                 ll_cuda_attn b = a;
                 b.kc = kc + (size_t)i * n_ctx * kvd;
                 b.vc = vc + (size_t)i * n_ctx * kvd;
-                if (nw) ll_cuda_attention(&b, st); else old_attention(&b, st);
+                ll_cuda_attention(&b, st);
             };
-            const float og = graph_us(st, [&](int i) { run(false, i); });
-            const float ng = graph_us(st, [&](int i) { run(true, i); });
-            const float os = stream_us(st, [&](int i) { run(false, i); });
-            const float ns = stream_us(st, [&](int i) { run(true, i); });
+            const float g = graph_us(st, run), sm = stream_us(st, run);
             char name[64];
             snprintf(name, sizeof name, "T=%d, %d cells", T, cells);
-            printf("%-28s %9.2f %9.2f %9.2f %9.2f\n", name, og, ng, os, ns);
+            printf("%-28s %9.2f %9.2f\n", name, g, sm);
         }
     cudaError_t err = cudaDeviceSynchronize();
     printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));

@@ -7,6 +7,7 @@
 // Built and run on the device machine by bench/cuda_kernels.sh, which also
 // builds the previous commit's 8-bit kernels as OLD_MV for an A/B.
 #include "cuda/kernels.h"
+#include "cuda_timing.h"
 #include "cuda/packed.h"
 #include <vector>
 #include <string.h>
@@ -39,31 +40,6 @@ template <typename F> static float time_us(F f, int reps) {
     float ms = 0;
     cudaEventElapsedTime(&ms, a, b);
     return ms * 1000.f / reps;
-}
-
-// f(i) enqueues launch i (0..15) on st; the 16 are captured once and the
-// graph replayed: microseconds per launch, without host launch overhead.
-#define GRAPH_N 16
-template <typename F> static float graph_us(cudaStream_t st, F f, int reps = 20) {
-    cudaGraph_t g;
-    cudaGraphExec_t ge;
-    cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal);
-    for (int i = 0; i < GRAPH_N; i++) f(i);
-    cudaStreamEndCapture(st, &g);
-    cudaGraphInstantiate(&ge, g, 0);
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    cudaGraphLaunch(ge, st);
-    cudaEventRecord(a, st);
-    for (int i = 0; i < reps; i++) cudaGraphLaunch(ge, st);
-    cudaEventRecord(b, st);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    cudaGraphExecDestroy(ge);
-    cudaGraphDestroy(g);
-    return ms * 1000.f / reps / GRAPH_N;
 }
 
 #ifdef OLD_MV

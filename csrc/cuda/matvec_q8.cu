@@ -397,6 +397,20 @@ bool ll_cuda_matvec_q8_ok(const ll_dweight *w) {
     }
 }
 
+/* Calls LAUNCH(tokens, KS, R) with the compile-time values of the
+ * instantiated kernels: one or LL_CUDA_MATVEC_MAX tokens, KS 1 or 4, R 1
+ * (single-token steps) or 2. */
+#define MVQ_DISPATCH(T, ks, r)                                         \
+    if ((T) == 1 && (ks) == 1) {                                       \
+        if ((r) == 1) LAUNCH(1, 1, 1); else LAUNCH(1, 1, 2);           \
+    } else if ((T) == 1) {                                             \
+        if ((r) == 1) LAUNCH(1, 4, 1); else LAUNCH(1, 4, 2);           \
+    } else if ((ks) == 1) {                                            \
+        LAUNCH(LL_CUDA_MATVEC_MAX, 1, 2);                              \
+    } else {                                                           \
+        LAUNCH(LL_CUDA_MATVEC_MAX, 4, 2);                              \
+    }
+
 bool ll_cuda_matvec_q8_group_ok(const ll_dweight *w) {
     return ll_cuda_matvec_q8_ok(w) && w->ne1 % (MVQ_RPW * MVQ_RMAX * MVQ_WARPS) == 0;
 }
@@ -412,15 +426,7 @@ void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, c
     const int ks = k_splits(rows, T), r = rows_per_lane(q8_0, rows, T), rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((rows + rpb - 1) / rpb);
 #define LAUNCH(TM, KS, R) ll_launch_pdl(k_matvec_q8_multi<TM, KS, R>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
-    if (T == 1 && ks == 1) {
-        if (r == 1) LAUNCH(1, 1, 1); else LAUNCH(1, 1, 2);
-    } else if (T == 1) {
-        if (r == 1) LAUNCH(1, 4, 1); else LAUNCH(1, 4, 2);
-    } else if (ks == 1) {
-        LAUNCH(LL_CUDA_MATVEC_MAX, 1, 2);
-    } else {
-        LAUNCH(LL_CUDA_MATVEC_MAX, 4, 2);
-    }
+    MVQ_DISPATCH(T, ks, r)
 #undef LAUNCH
 }
 
@@ -446,15 +452,7 @@ static void launch_one(const ll_dweight *w, const int8_t *xq, const float4 *xm, 
     const unsigned grid = (unsigned)((w->ne1 + rpb - 1) / rpb);
 #define LAUNCH(TM, KS, R) \
     ll_launch_pdl(k_matvec_q8<TYPE, TM, KS, R>, grid, 32 * MVQ_WARPS, 0, st, *w, xq, xm, T, y, bias, acc)
-    if (T == 1 && ks == 1) {
-        if (r == 1) LAUNCH(1, 1, 1); else LAUNCH(1, 1, 2);
-    } else if (T == 1) {
-        if (r == 1) LAUNCH(1, 4, 1); else LAUNCH(1, 4, 2);
-    } else if (ks == 1) {
-        LAUNCH(LL_CUDA_MATVEC_MAX, 1, 2);
-    } else {
-        LAUNCH(LL_CUDA_MATVEC_MAX, 4, 2);
-    }
+    MVQ_DISPATCH(T, ks, r)
 #undef LAUNCH
 }
 
