@@ -163,8 +163,19 @@ void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, flo
     k_rmsnorm<<<T, T <= LL_CUDA_MATVEC_MAX ? 1024 : 256, 0, st>>>(x, g, y, D, eps);
 }
 
-/* Angles in double, as the CPU reference computes them: positions reach 1e5
- * and float angles would drift by 1e-2 rad there. */
+/* cos and sin of the angle of pair k (of rope_dim dims) at position p, in
+ * double as the CPU reference computes them: positions reach 1e5 and float
+ * angles would drift by 1e-2 rad there. */
+static __device__ __forceinline__ void rope_angle(int32_t p, int k, int rope_dim, float base, const float *ff,
+                                                  float &cs, float &sn) {
+    double inv = pow((double)base, -2.0 * k / rope_dim);
+    if (ff) inv /= ff[k];
+    double s, c;
+    sincos((double)p * inv, &s, &c);
+    cs = (float)c;
+    sn = (float)s;
+}
+
 __global__ void k_rope(float *x, int T, int nh, int hd, int rope_dim, int neox, float base, const float *ff,
                        const int32_t *pos) {
     const int half = rope_dim / 2;
@@ -173,11 +184,8 @@ __global__ void k_rope(float *x, int T, int nh, int hd, int rope_dim, int neox, 
     const int k = (int)(i % half);
     const int64_t th = i / half; /* t * nh + h */
     const int t = (int)(th / nh);
-    double inv = pow((double)base, -2.0 * k / rope_dim);
-    if (ff) inv /= ff[k];
-    double s, c;
-    sincos((double)pos[t] * inv, &s, &c);
-    const float cs = (float)c, sn = (float)s;
+    float cs, sn;
+    rope_angle(pos[t], k, rope_dim, base, ff, cs, sn);
     float *v = x + th * hd;
     const int i0 = neox ? k : 2 * k, i1 = neox ? k + half : 2 * k + 1;
     const float a = v[i0], b = v[i1];
@@ -213,14 +221,12 @@ __global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, 
     const int kk = (int)(i % half);
     const int64_t th = i / half; /* t * nh + h */
     const int t = (int)(th / nh);
-    double inv = pow((double)base, -2.0 * kk / hd);
-    if (ff) inv /= ff[kk];
-    double sn, cs;
-    sincos((double)pos[t] * inv, &sn, &cs);
+    float cs, sn;
+    rope_angle(pos[t], kk, hd, base, ff, cs, sn);
     const int i0 = neox ? kk : 2 * kk, i1 = neox ? kk + half : 2 * kk + 1;
     const float *src = (is_q ? q : k) + th * hd;
     const float a = src[i0], b = src[i1];
-    const float r0 = a * (float)cs - b * (float)sn, r1 = a * (float)sn + b * (float)cs;
+    const float r0 = a * cs - b * sn, r1 = a * sn + b * cs;
     if (is_q) {
         q[th * hd + i0] = r0;
         q[th * hd + i1] = r1;
