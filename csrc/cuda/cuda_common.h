@@ -38,4 +38,22 @@ static __device__ __forceinline__ float ll_warp_max(float v) {
     return v;
 }
 
+/* rsqrt(mean(x^2) + eps) of row xr (D values), over the whole block (at
+ * most 1024 threads); every thread gets it. */
+static __device__ __forceinline__ float ll_block_rms_scale(const float *__restrict__ xr, int D, float eps) {
+    __shared__ float part[32];
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = ll_warp_sum(ss);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        float v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        v = ll_warp_sum(v);
+        if (threadIdx.x == 0) part[0] = v;
+    }
+    __syncthreads();
+    return rsqrtf(part[0] / D + eps);
+}
+
 #endif

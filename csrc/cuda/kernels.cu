@@ -142,19 +142,7 @@ __global__ void k_rmsnorm(const float *__restrict__ x, const float *__restrict__
                           float eps) {
     const float *xr = x + (size_t)blockIdx.x * D;
     float *yr = y + (size_t)blockIdx.x * D;
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
-    __shared__ float part[32];
-    ss = ll_warp_sum(ss);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        float v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
-        v = ll_warp_sum(v);
-        if (threadIdx.x == 0) part[0] = v;
-    }
-    __syncthreads();
-    const float scale = rsqrtf(part[0] / D + eps);
+    const float scale = ll_block_rms_scale(xr, D, eps);
     for (int i = threadIdx.x; i < D; i += blockDim.x) yr[i] = xr[i] * scale * g[i];
 }
 

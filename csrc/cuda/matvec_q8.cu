@@ -27,20 +27,8 @@ __global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__r
     ll_pdl_wait();
     ll_pdl_trigger(); /* the product after it can start loading its weights */
     const float *xr = x + (size_t)blockIdx.x * D;
-    __shared__ float part[32];
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
-    ss = ll_warp_sum(ss);
+    const float scale = ll_block_rms_scale(xr, D, eps);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    if (lane == 0) part[warp] = ss;
-    __syncthreads();
-    if (warp == 0) {
-        float v = lane < nw ? part[lane] : 0.f;
-        v = ll_warp_sum(v);
-        if (lane == 0) part[0] = v;
-    }
-    __syncthreads();
-    const float scale = rsqrtf(part[0] / D + eps);
     const size_t b0 = (size_t)blockIdx.x * (D / 32);
     for (int b = warp; b < D / 32; b += nw) {
         const int i = b * 32 + lane;
@@ -62,22 +50,15 @@ __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__re
 
 /* ---- the items ---- */
 
-static __device__ __forceinline__ int dot8(const uint32_t *w, const int4 &x0, const int4 &x1, int acc) {
-    acc = __dp4a((int)w[0], x0.x, acc);
-    acc = __dp4a((int)w[1], x0.y, acc);
-    acc = __dp4a((int)w[2], x0.z, acc);
-    acc = __dp4a((int)w[3], x0.w, acc);
-    acc = __dp4a((int)w[4], x1.x, acc);
-    acc = __dp4a((int)w[5], x1.y, acc);
-    acc = __dp4a((int)w[6], x1.z, acc);
-    return __dp4a((int)w[7], x1.w, acc);
-}
-
 static __device__ __forceinline__ int dot4(const uint32_t *w, const int4 &x0, int acc) {
     acc = __dp4a((int)w[0], x0.x, acc);
     acc = __dp4a((int)w[1], x0.y, acc);
     acc = __dp4a((int)w[2], x0.z, acc);
     return __dp4a((int)w[3], x0.w, acc);
+}
+
+static __device__ __forceinline__ int dot8(const uint32_t *w, const int4 &x0, const int4 &x1, int acc) {
+    return dot4(w + 4, x1, dot4(w, x0, acc));
 }
 
 /* A row of one weight: where its item j lies (per type). */
