@@ -45,6 +45,18 @@ typedef struct ll_layer {
     size_t bytes;                   /* weight bytes of this layer */
 } ll_layer;
 
+/* The seven matrices of a layer, in the order q, k, v, o, gate, up, down. */
+#define LL_LAYER_MATRICES 7
+static inline void ll_layer_matrices(const ll_layer *L, const ll_weight *ws[LL_LAYER_MATRICES]) {
+    ws[0] = &L->wq;
+    ws[1] = &L->wk;
+    ws[2] = &L->wv;
+    ws[3] = &L->wo;
+    ws[4] = &L->w_gate;
+    ws[5] = &L->w_up;
+    ws[6] = &L->w_down;
+}
+
 typedef struct ll_model {
     gguf_file *gguf;
     ll_hparams hp;

@@ -44,9 +44,9 @@ static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, 
     if (output && (uint64_t)hp->n_vocab * D > max_nk) max_nk = (uint64_t)hp->n_vocab * D;
     bool w16 = output && needs_w16(&m->output);
     for (int il = l0; il < hp->n_layer && !w16; il++) {
-        const ll_layer *L = &m->layers[il];
-        w16 = needs_w16(&L->wq) || needs_w16(&L->wk) || needs_w16(&L->wv) || needs_w16(&L->wo) ||
-              needs_w16(&L->w_gate) || needs_w16(&L->w_up) || needs_w16(&L->w_down);
+        const ll_weight *ws[LL_LAYER_MATRICES];
+        ll_layer_matrices(&m->layers[il], ws);
+        for (int i = 0; i < LL_LAYER_MATRICES; i++) w16 = w16 || needs_w16(ws[i]);
     }
     big = f * nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + h * nb * max_k + (w16 ? h * max_nk : 0);
     if (output) big += (nb < 64 ? nb : 64) * (uint64_t)hp->n_vocab * f;
@@ -64,8 +64,9 @@ ll_assist_sizes ll_plan_assist_sizes(const ll_model *m, int l0, int l1) {
     ll_assist_sizes z = {0, 0, 0, 0};
     for (int il = l0; il < l1; il++) {
         const ll_layer *L = &m->layers[il];
-        const ll_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) {
+        const ll_weight *ws[LL_LAYER_MATRICES];
+        ll_layer_matrices(L, ws);
+        for (int i = 0; i < LL_LAYER_MATRICES; i++) {
             z.w_bytes = max_sz(z.w_bytes, ws[i]->row_bytes * (size_t)ws[i]->ne1);
             z.nk = max_sz(z.nk, (size_t)ws[i]->ne0 * (size_t)ws[i]->ne1);
             z.k = max_sz(z.k, (size_t)ws[i]->ne0);

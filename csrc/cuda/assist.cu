@@ -68,9 +68,9 @@ extern "C" void ll_gpu_assist_pin(ll_gpu_assist *a, void *p, size_t bytes) {
 static void pin_weights(ll_gpu_assist *a, const ll_model *m, int l0, int l1) {
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (int il = l0; il < l1; il++) {
-        const ll_layer *L = &m->layers[il];
-        const ll_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) {
+        const ll_weight *ws[LL_LAYER_MATRICES];
+        ll_layer_matrices(&m->layers[il], ws);
+        for (int i = 0; i < LL_LAYER_MATRICES; i++) {
             const uintptr_t b = (uintptr_t)ws[i]->data, e = b + ws[i]->row_bytes * (size_t)ws[i]->ne1;
             if (b < lo) lo = b;
             if (e > hi) hi = e;
@@ -105,9 +105,9 @@ extern "C" ll_gpu_assist *ll_gpu_assist_new(const ll_model *m, int l0, int l1, i
         return NULL;
     }
     for (int il = l0; il < l1; il++) {
-        const ll_layer *L = &m->layers[il];
-        const ll_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++)
+        const ll_weight *ws[LL_LAYER_MATRICES];
+        ll_layer_matrices(&m->layers[il], ws);
+        for (int i = 0; i < LL_LAYER_MATRICES; i++)
             if (!ll_cuda_type_ok(ws[i]->type) || ws[i]->ne0 % 8) {
                 ll_err(e, "gpu assist: a weight of layer %d has a type the CUDA kernels cannot read", il);
                 return NULL;
