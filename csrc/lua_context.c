@@ -1,6 +1,5 @@
 /* Context userdata: c:eval, c:logits, c:sample, c:pos, c:clear, c:trim, c:fork.
  * The context keeps its model userdata alive through its uservalue. */
-#include "argmax.h"
 #include "lua_luallm.h"
 #include "lua_model.h"
 #include "lua_floatbuf.h"
@@ -214,7 +213,9 @@ static int c_argmax(lua_State *L) {
     ll_context *c = check_ctx(L, 1);
     const float *row = check_row(L, c);
     if (!row) return ll_pushfail(L, "argmax: no such row (evaluate first)");
-    ll_pushint(L, ll_argmax_f32(row, c->m->hp.n_vocab));
+    ll_cand best;
+    ll_logits_top(row, (size_t)c->m->hp.n_vocab, 1, &best);
+    ll_pushint(L, best.id);
     return 1;
 }
 

@@ -1,5 +1,4 @@
 /* Sampler stages (parameters + state) and chains of them. */
-#include "argmax.h"
 #include "sampler.h"
 
 #include <math.h>
@@ -315,7 +314,9 @@ int32_t ll_sampler_sample(ll_sampler_chain *c, const float *logits, int n_vocab,
         /* A chain that is only greedy needs no candidate array: the argmax of
          * the raw logits, with the same rules (NaN as -inf, ties to the lower
          * id), costs one pass instead of building 150k candidates. */
-        return ll_argmax_f32(logits, n_vocab);
+        ll_cand best;
+        ll_logits_top(logits, (size_t)n_vocab, 1, &best);
+        return best.id;
     }
     if ((size_t)n_vocab > c->cand_cap) {
         ll_cand *buf = realloc(c->cand, (size_t)n_vocab * sizeof *buf);

@@ -121,14 +121,19 @@ size_t ll_logits_top(const float *logits, size_t n, size_t k, ll_cand *out) {
     for (size_t i = k / 2; i-- > 0;) sift_down(out, k, i);
     /* A later id is better than the root only with a strictly greater logit
      * (ties go to the lower id, and every id in the heap is lower): blocks
-     * with no logit above the root are skipped in one branch-free test. */
+     * whose maximum is not above the root are skipped. The maximum runs in
+     * eight independent lanes (NaN never wins a comparison), so the scan
+     * goes at memory speed; for k = 1 (greedy) nearly every block skips. */
     size_t j = k;
-    for (; j + 16 <= n; j += 16) {
-        const float r = out[0].logit;
+    for (; j + 128 <= n; j += 128) {
+        float m8[8];
+        for (int q = 0; q < 8; q++) m8[q] = -INFINITY;
+        for (int q = 0; q < 128; q += 8)
+            for (int t = 0; t < 8; t++) m8[t] = logits[j + q + t] > m8[t] ? logits[j + q + t] : m8[t];
         int any = 0;
-        for (int q = 0; q < 16; q++) any |= logits[j + q] > r;
+        for (int q = 0; q < 8; q++) any |= m8[q] > out[0].logit;
         if (!any) continue;
-        for (size_t q = j; q < j + 16; q++) {
+        for (size_t q = j; q < j + 128; q++) {
             ll_cand c = {(int32_t)q, isnan(logits[q]) ? -INFINITY : logits[q], 0.0f};
             if (better(&c, &out[0])) {
                 out[0] = c;
