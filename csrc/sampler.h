@@ -52,6 +52,8 @@ void ll_cand_softmax(ll_cand_array *a);
 size_t ll_cand_best(const ll_cand_array *a);
 /* Reduce the array to its candidate at index i. */
 void ll_cand_keep_one(ll_cand_array *a, size_t i);
+/* The largest of logits[0..n), NaN counting as -inf (-inf for n = 0). */
+float ll_logits_max(const float *logits, size_t n);
 /* The best k of a raw logits vector into out (k entries), sorted; returns
  * min(k, n). Used by Logits:topk without building a full candidate array. */
 size_t ll_logits_top(const float *logits, size_t n, size_t k, ll_cand *out);

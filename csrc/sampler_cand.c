@@ -110,6 +110,20 @@ void ll_cand_keep_one(ll_cand_array *a, size_t i) {
     a->normalized = true;
 }
 
+/* Eight running maxima (the max is the same in any order). NaN never
+ * compares greater: it counts as -inf. */
+float ll_logits_max(const float *logits, size_t n) {
+    float m[8];
+    for (int q = 0; q < 8; q++) m[q] = -INFINITY;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int q = 0; q < 8; q++) m[q] = logits[i + q] > m[q] ? logits[i + q] : m[q];
+    for (; i < n; i++) m[0] = logits[i] > m[0] ? logits[i] : m[0];
+    float max = m[0];
+    for (int q = 1; q < 8; q++) max = m[q] > max ? m[q] : max;
+    return max;
+}
+
 size_t ll_logits_top(const float *logits, size_t n, size_t k, ll_cand *out) {
     if (k > n) k = n;
     if (k == 0) return 0;
@@ -121,18 +135,12 @@ size_t ll_logits_top(const float *logits, size_t n, size_t k, ll_cand *out) {
     for (size_t i = k / 2; i-- > 0;) sift_down(out, k, i);
     /* A later id is better than the root only with a strictly greater logit
      * (ties go to the lower id, and every id in the heap is lower): blocks
-     * whose maximum is not above the root are skipped. The maximum runs in
-     * eight independent lanes (NaN never wins a comparison), so the scan
-     * goes at memory speed; for k = 1 (greedy) nearly every block skips. */
+     * whose maximum (ll_logits_max: eight independent lanes, at memory
+     * speed) is not above the root are skipped; for k = 1 (greedy) nearly
+     * every block skips. */
     size_t j = k;
     for (; j + 128 <= n; j += 128) {
-        float m8[8];
-        for (int q = 0; q < 8; q++) m8[q] = -INFINITY;
-        for (int q = 0; q < 128; q += 8)
-            for (int t = 0; t < 8; t++) m8[t] = logits[j + q + t] > m8[t] ? logits[j + q + t] : m8[t];
-        int any = 0;
-        for (int q = 0; q < 8; q++) any |= m8[q] > out[0].logit;
-        if (!any) continue;
+        if (!(ll_logits_max(logits + j, 128) > out[0].logit)) continue;
         for (size_t q = j; q < j + 128; q++) {
             ll_cand c = {(int32_t)q, isnan(logits[q]) ? -INFINITY : logits[q], 0.0f};
             if (better(&c, &out[0])) {

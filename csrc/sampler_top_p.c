@@ -7,20 +7,6 @@
 
 #include <math.h>
 
-/* Eight running maxima (the max is the same in any order; the sign of a
- * zero max cannot change l - max). NaN never compares greater: -inf. */
-static float max_logit(const float *logits, size_t n) {
-    float m[8];
-    for (int q = 0; q < 8; q++) m[q] = -INFINITY;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int q = 0; q < 8; q++) m[q] = logits[i + q] > m[q] ? logits[i + q] : m[q];
-    for (; i < n; i++) m[0] = logits[i] > m[0] ? logits[i] : m[0];
-    float max = m[0];
-    for (int q = 1; q < 8; q++) max = m[q] > max ? m[q] : max;
-    return max;
-}
-
 /* Not inlined, so the running sum stays in a register: next to the expf
  * calls it was spilled to the stack around every call. */
 static __attribute__((noinline)) double add_chunk(double sum, const float *e, size_t m) {
@@ -48,7 +34,7 @@ static double exp_sum(const float *logits, size_t n, float max) {
 
 int ll_top_p_from_logits(const float *logits, size_t n, float p, ll_cand *buf, ll_cand_array *a) {
     if (!(p < 1.0f) || n <= 1) return 1;
-    const float max = max_logit(logits, n);
+    const float max = ll_logits_max(logits, n); /* the sign of a zero max cannot change l - max */
     if (isinf(max)) return 1; /* all -inf or a +inf: the generic path's special case */
     const double sum = exp_sum(logits, n, max);
     size_t k = n < 64 ? n : 64;
