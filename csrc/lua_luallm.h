@@ -37,11 +37,11 @@ struct ll_sampler_chain *ll_lua_sampler_chain_c(lua_State *L, int idx, struct ll
 void ll_lua_open_job(lua_State *L);     /* lua_job.c: core.job_start */
 void ll_lua_open_ppl(lua_State *L);     /* lua_ppl.c: core.ppl_nll, core.ppl_kld */
 void ll_lua_open_quantize(lua_State *L); /* lua_quantize.c: core.quantize */
-void ll_lua_open_cuda(lua_State *L);
+void ll_lua_open_cuda(lua_State *L);    /* lua_cuda.c: core.cuda_info (CUDA builds only) */
 void ll_lua_open_synth(lua_State *L);   /* lua_synth.c: core.synth_tensor */
 struct gguf_writer;
 /* lua_gguf_writer.c: the writer of a core.gguf_writer() value (raises an
  * error for anything else or a freed writer). */
-struct gguf_writer *ll_lua_to_gguf_writer(lua_State *L, int i);    /* lua_cuda.c: core.cuda_info (CUDA builds only) */
+struct gguf_writer *ll_lua_to_gguf_writer(lua_State *L, int i);
 
 #endif

@@ -545,9 +545,9 @@ static int m_gc(lua_State *L) {
     return 0;
 }
 
-/* A fresh copy of the chain of the sampler at idx for a thread that has no
- * Lua state (lua_job.c); NULL with e set when idx is not a sampler or one of
- * its stages is a Lua function. */
+/* The chain of the sampler at idx itself (state shared) for sampling in C
+ * on this thread or the context's (c:sample); NULL with e set when idx is
+ * not a sampler or holds a Lua stage. */
 ll_sampler_chain *ll_lua_sampler_chain_c(lua_State *L, int idx, ll_error *e) {
     sampler_ud *u = ll_testudata(L, idx, SAMPLER_MT);
     if (!u || !u->chain) {
@@ -561,6 +561,9 @@ ll_sampler_chain *ll_lua_sampler_chain_c(lua_State *L, int idx, ll_error *e) {
     return u->chain;
 }
 
+/* A fresh copy of the chain of the sampler at idx for a thread that has no
+ * Lua state (lua_job.c); NULL with e set when idx is not a sampler or one of
+ * its stages is a Lua function. */
 ll_sampler_chain *ll_lua_sampler_clone_c(lua_State *L, int idx, ll_error *e) {
     sampler_ud *u = ll_testudata(L, idx, SAMPLER_MT);
     if (!u || !u->chain) {

@@ -24,16 +24,16 @@ static uint64_t cpu_scratch(const ll_hparams *hp, uint64_t nb, uint64_t cells, u
     return f * (nb * (2 * D + 2 * qd + 2 * kvd + 2 * F) + (G * cells + hp->head_dim + cells) * threads);
 }
 
-/* The CUDA backend: x, xn, q, k, v, att, gate, up for n_batch rows; x16 (the
- * batch as FP16 for cuBLAS); logits for up to 64 rows when it owns the output;
- * w16, the largest quantized weight dequantized to FP16 (allocated on the
- * first batch of more than a few tokens, i.e. on any real prompt); the step
- * metadata (backend_cuda.cu: meta_layout). */
 /* Whether a GPU weight needs dequantizing to FP16 for cuBLAS (not F16/F32). */
 static bool needs_w16(const ll_weight *w) {
     return w->data && w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32;
 }
 
+/* The CUDA backend: x, xn, q, k, v, att, gate, up for n_batch rows; x16 (the
+ * batch as FP16 for cuBLAS); logits for up to 64 rows when it owns the output;
+ * w16, the largest quantized weight dequantized to FP16 (allocated on the
+ * first batch of more than a few tokens, i.e. on any real prompt); the step
+ * metadata (backend_cuda.cu: meta_layout). */
 static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, bool output) {
     const ll_hparams *hp = &m->hp;
     const uint64_t D = hp->n_embd, F = hp->n_ff, f = sizeof(float), h = 2;
