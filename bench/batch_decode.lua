@@ -16,25 +16,14 @@ local llm = require("luallm")
 local core = llm.core
 local sampler = require("luallm.sampler")
 
-local root = os.getenv("LUALLM_SHARED") or "../shared"
-local function list(s)
-  local t = {}
-  for x in s:gmatch("[^,%s]+") do t[#t + 1] = x end
-  return t
-end
+local setup = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/micro_setup.lua")
+local root, list = setup.root, setup.list
 local Bs = {}
 for _, x in ipairs(list(os.getenv("BENCH_B") or "1,4,16,64")) do Bs[#Bs + 1] = tonumber(x) end
 local threads = tonumber(os.getenv("BENCH_THREADS") or "")
 local steps = tonumber(os.getenv("BENCH_STEPS") or "") or 96
-local json = require("luallm.json")
-local qs = {}
-local f = io.open(root .. "/eval/arith-dev.jsonl", "rb")
-if not f then
-  print("skipped: needs " .. root .. "/eval/arith-dev.jsonl")
-  return
-end
-for line in f:lines() do qs[#qs + 1] = json.decode(line).question end
-f:close()
+local qs = setup.questions()
+if not qs then return end
 
 local function run(m, B, sample)
   local prompts, longest = {}, 0

@@ -10,28 +10,16 @@
 -- BENCH_THREADS.
 local llm = require("luallm")
 local batch = require("luallm.batch")
-local json = require("luallm.json")
 
-local root = os.getenv("LUALLM_SHARED") or "../shared"
-local function list(s)
-  local t = {}
-  for x in s:gmatch("[^,%s]+") do t[#t + 1] = x end
-  return t
-end
+local setup = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/micro_setup.lua")
+local root, list = setup.root, setup.list
 local pars = {}
 for _, x in ipairs(list(os.getenv("BENCH_PARALLEL") or "1,4,16,64")) do pars[#pars + 1] = tonumber(x) end
 local ntok = tonumber(os.getenv("BENCH_TOKENS") or "") or 8
 local nreq = tonumber(os.getenv("BENCH_REQUESTS") or "") or math.max(table.unpack and table.unpack(pars) or unpack(pars))
 local threads = tonumber(os.getenv("BENCH_THREADS") or "")
-
-local qs = {}
-local f = io.open(root .. "/eval/arith-dev.jsonl", "rb")
-if not f then
-  print("skipped: needs " .. root .. "/eval/arith-dev.jsonl")
-  return
-end
-for line in f:lines() do qs[#qs + 1] = json.decode(line).question end
-f:close()
+local qs = setup.questions()
+if not qs then return end
 
 print(string.format("cpu: %s, %d threads; %d requests x %d tokens each", llm.backends().cpu.isa,
   threads or llm.backends().cpu.threads, nreq, ntok))
