@@ -32,7 +32,7 @@ for _, name in ipairs(list(os.getenv("BENCH_MODELS") or "qwen2,llama")) do
   local path = root .. "/models/micro-r1-" .. name .. "-f16.gguf"
   local m = llm.load(path, { threads = threads })
   if not m then
-    print("| " .. name .. " | skipped (no " .. path .. ") | | | | |")
+    print("| " .. name .. " | skipped (no " .. path .. ") | | | | | | |")
   else
     local base, sbase
     for _, par in ipairs(pars) do
