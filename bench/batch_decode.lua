@@ -16,25 +16,14 @@ local llm = require("luallm")
 local core = llm.core
 local sampler = require("luallm.sampler")
 
-local root = os.getenv("LUALLM_SHARED") or "../shared"
-local function list(s)
-  local t = {}
-  for x in s:gmatch("[^,%s]+") do t[#t + 1] = x end
-  return t
-end
+local setup = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/micro_setup.lua")
+local list = setup.list
 local Bs = {}
 for _, x in ipairs(list(os.getenv("BENCH_B") or "1,4,16,64")) do Bs[#Bs + 1] = tonumber(x) end
 local threads = tonumber(os.getenv("BENCH_THREADS") or "")
 local steps = tonumber(os.getenv("BENCH_STEPS") or "") or 96
-local json = require("luallm.json")
-local qs = {}
-local f = io.open(root .. "/eval/arith-dev.jsonl", "rb")
-if not f then
-  print("skipped: needs " .. root .. "/eval/arith-dev.jsonl")
-  return
-end
-for line in f:lines() do qs[#qs + 1] = json.decode(line).question end
-f:close()
+local qs = setup.questions()
+if not qs then return end
 
 local function run(m, B, sample)
   local prompts, longest = {}, 0
@@ -80,20 +69,14 @@ print(string.format("cpu: %s, %d threads; %d steps", llm.backends().cpu.isa,
 -- t/s over the wall time of all steps, and B / (median step time)
 print("| model | B | decode t/s | median-step t/s | vs B=1 | with sampling t/s | median-step t/s | vs B=1 |")
 print("|---|---|---|---|---|---|---|---|")
-for _, name in ipairs(list(os.getenv("BENCH_MODELS") or "qwen2,llama")) do
-  local path = root .. "/models/micro-r1-" .. name .. "-f16.gguf"
-  local m = llm.load(path, { threads = threads })
-  if not m then
-    print("| " .. name .. " | skipped (no " .. path .. ") | | | | | | |")
-  else
-    local b0, s0
-    for _, B in ipairs(Bs) do
-      local d, dm = run(m, B, false)
-      local s, sm = run(m, B, true)
-      b0, s0 = b0 or dm, s0 or sm
-      print(string.format("| %s | %d | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |", name, B, d, dm, dm / b0,
-        s, sm, sm / s0))
-      io.stdout:flush()
-    end
+setup.each_model(threads, 8, function(name, m)
+  local b0, s0
+  for _, B in ipairs(Bs) do
+    local d, dm = run(m, B, false)
+    local s, sm = run(m, B, true)
+    b0, s0 = b0 or dm, s0 or sm
+    print(string.format("| %s | %d | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |", name, B, d, dm, dm / b0,
+      s, sm, sm / s0))
+    io.stdout:flush()
   end
-end
+end)

@@ -10,28 +10,16 @@
 -- BENCH_THREADS.
 local llm = require("luallm")
 local batch = require("luallm.batch")
-local json = require("luallm.json")
 
-local root = os.getenv("LUALLM_SHARED") or "../shared"
-local function list(s)
-  local t = {}
-  for x in s:gmatch("[^,%s]+") do t[#t + 1] = x end
-  return t
-end
+local setup = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/micro_setup.lua")
+local list = setup.list
 local pars = {}
 for _, x in ipairs(list(os.getenv("BENCH_PARALLEL") or "1,4,16,64")) do pars[#pars + 1] = tonumber(x) end
 local ntok = tonumber(os.getenv("BENCH_TOKENS") or "") or 8
 local nreq = tonumber(os.getenv("BENCH_REQUESTS") or "") or math.max(table.unpack and table.unpack(pars) or unpack(pars))
 local threads = tonumber(os.getenv("BENCH_THREADS") or "")
-
-local qs = {}
-local f = io.open(root .. "/eval/arith-dev.jsonl", "rb")
-if not f then
-  print("skipped: needs " .. root .. "/eval/arith-dev.jsonl")
-  return
-end
-for line in f:lines() do qs[#qs + 1] = json.decode(line).question end
-f:close()
+local qs = setup.questions()
+if not qs then return end
 
 print(string.format("cpu: %s, %d threads; %d requests x %d tokens each", llm.backends().cpu.isa,
   threads or llm.backends().cpu.threads, nreq, ntok))
@@ -40,30 +28,24 @@ print(string.format("cpu: %s, %d threads; %d requests x %d tokens each", llm.bac
 -- number comparable to llama-batched-bench's generation speed.
 print("| model | parallel | tokens | seconds | tokens/s | vs parallel 1 | step t/s | vs parallel 1 |")
 print("|---|---|---|---|---|---|---|---|")
-for _, name in ipairs(list(os.getenv("BENCH_MODELS") or "qwen2,llama")) do
-  local path = root .. "/models/micro-r1-" .. name .. "-f16.gguf"
-  local m = llm.load(path, { threads = threads })
-  if not m then
-    print("| " .. name .. " | skipped (no " .. path .. ") | | | | |")
-  else
-    local base, sbase
-    for _, par in ipairs(pars) do
-      local b = assert(batch.new(m, { parallel = par, threads = threads }))
-      for i = 1, nreq do
-        -- distinct prompts (no shared prefix) so every setting does the same work
-        local p = m:chat_template({ { role = "user", content = qs[(i - 1) % #qs + 1] } })
-        assert(b:add({ prompt = p, group = i, max_tokens = ntok,
-                       sampler = { temperature = 0.6, top_p = 0.95, seed = i } }))
-      end
-      local _, st = assert(b:run())
-      -- generation only: prompt prefill is outside the step loop's tokens but
-      -- inside its time; report both as the aggregate a user would see
-      local tps = st.gen_tokens / st.seconds
-      local sps = st.gen_tokens / (st.seconds - st.prefill_seconds)
-      base, sbase = base or tps, sbase or sps
-      print(string.format("| %s | %d | %d | %.2f | %.1f | %.2fx | %.1f | %.2fx |", name, par, st.gen_tokens,
-        st.seconds, tps, tps / base, sps, sps / sbase))
-      io.stdout:flush()
+setup.each_model(threads, 8, function(name, m)
+  local base, sbase
+  for _, par in ipairs(pars) do
+    local b = assert(batch.new(m, { parallel = par, threads = threads }))
+    for i = 1, nreq do
+      -- distinct prompts (no shared prefix) so every setting does the same work
+      local p = m:chat_template({ { role = "user", content = qs[(i - 1) % #qs + 1] } })
+      assert(b:add({ prompt = p, group = i, max_tokens = ntok,
+                     sampler = { temperature = 0.6, top_p = 0.95, seed = i } }))
     end
+    local _, st = assert(b:run())
+    -- generation only: prompt prefill is outside the step loop's tokens but
+    -- inside its time; report both as the aggregate a user would see
+    local tps = st.gen_tokens / st.seconds
+    local sps = st.gen_tokens / (st.seconds - st.prefill_seconds)
+    base, sbase = base or tps, sbase or sps
+    print(string.format("| %s | %d | %d | %.2f | %.1f | %.2fx | %.1f | %.2fx |", name, par, st.gen_tokens,
+      st.seconds, tps, tps / base, sps, sps / sbase))
+    io.stdout:flush()
   end
-end
+end)

@@ -4,7 +4,7 @@ local llm = require("luallm")
 local json = require("luallm.json")
 local shared = require("support.shared")
 
--- The interpreter running this spec (lua5.4 or luajit): the lowest arg index.
+-- bin/luallm runs under the interpreter running this spec (lua5.4 or luajit).
 local cli = require("support.cli")
 local LUA = cli.interpreter()
 local q = cli.q

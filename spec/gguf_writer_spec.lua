@@ -8,7 +8,7 @@ local shared = require("support.shared")
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
-local listdir = shared.listdir
+local listdir = files.listdir
 
 local read_all, write_file = files.read, files.write
 

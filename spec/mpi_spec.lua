@@ -3,6 +3,7 @@
 -- per-sample answers and metrics as one process with the same seed, one
 -- results file written by rank 0 that resumes, errors that end every rank.
 -- Skipped (pending) when mpirun or the MPI module is absent.
+local files = require("support.files")
 local shared = require("support.shared")
 local json = require("luallm.json")
 local mpi = require("luallm.mpi")
@@ -74,6 +75,13 @@ local function read_records(path)
   return t, n
 end
 
+-- Writes src as tmp/name and runs it on 2 ranks; -> stdout, exit code, stderr.
+local function mpirun_script(name, src)
+  local script = tmp .. "/" .. name
+  files.write(script, src)
+  return sh(MPIRUN .. " -np 2 " .. q(LUA) .. " " .. q(script))
+end
+
 local METRICS = { "pass1", "cons", "pass_k", "greedy", "n_problems", "samples", "k", "tokens_total" }
 
 describe("llm.mpi", function()
@@ -91,9 +99,7 @@ describe("MPI collectives (2 ranks)", function()
   it("gather, bcast and barrier move strings of any length", function()
     local w = why_not()
     if w then shared.skip(w) return end
-    local script = tmp .. "/coll.lua"
-    local f = assert(io.open(script, "wb"))
-    f:write([[
+    local out, rc, err = mpirun_script("coll.lua", [[
 local mpi = require("luallm.mpi")
 local c = assert(mpi.init())
 local mine = c.rank == 0 and "" or string.rep("ab\0", 50000)
@@ -107,8 +113,6 @@ else
 end
 c.finalize()
 ]])
-    f:close()
-    local out, rc, err = sh(MPIRUN .. " -np 2 " .. q(LUA) .. " " .. q(script))
     assert.equal(0, rc, err)
     assert.equal("2 2 0 150000 ok from rank 0\n", out)
   end)
@@ -116,16 +120,12 @@ c.finalize()
   it("a rank that exits without finalize ends the job instead of hanging", function()
     local w = why_not()
     if w then shared.skip(w) return end
-    local script = tmp .. "/die.lua"
-    local f = assert(io.open(script, "wb"))
-    f:write([[
+    local out, rc = mpirun_script("die.lua", [[
 local c = assert(require("luallm.mpi").init())
 if c.rank == 1 then os.exit(3) end
 c.barrier()
 print("unreachable")
 ]])
-    f:close()
-    local out, rc = sh(MPIRUN .. " -np 2 " .. q(LUA) .. " " .. q(script))
     assert.are_not.equal(0, rc)
     assert.are_not.equal(124, rc) -- not the timeout
     assert.is_nil(out:find("unreachable", 1, true))
@@ -211,9 +211,7 @@ describe("mpirun -np 2 bin/luallm eval", function()
   it("from Lua: eval_mpi.run over 2 ranks equals eval.run in one process", function()
     local mp, pp = setup()
     if not mp then return end
-    local script = tmp .. "/api.lua"
-    local f = assert(io.open(script, "wb"))
-    f:write(string.format([[
+    local out, rc, err = mpirun_script("api.lua", string.format([[
 local llm = require("luallm")
 local json = require("luallm.json")
 local probs = {}
@@ -235,8 +233,6 @@ else
 end
 comm.finalize()
 ]], pp, mp, T))
-    f:close()
-    local out, rc, err = sh(MPIRUN .. " -np 2 " .. q(LUA) .. " " .. q(script))
     assert.equal(0, rc, err)
     assert.equal("same 2 " .. (2 * N_PROBLEMS) .. "\n", out)
   end)

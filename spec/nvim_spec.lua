@@ -26,7 +26,7 @@ end
 local CLEAN_ENV = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u LD_PRELOAD -u ASAN_OPTIONS "
   .. "-u UBSAN_OPTIONS -u LSAN_OPTIONS "
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = require("support.cli").q
 
 local read = files.read
 

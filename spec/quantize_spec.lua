@@ -10,7 +10,7 @@ local shared = require("support.shared")
 local tmp = shared.tmpdir()
 teardown(function() os.execute("rm -rf '" .. tmp .. "'") end)
 
-local listdir = shared.listdir
+local listdir = require("support.files").listdir
 
 describe("quantize rules", function()
   it("gives more bits to the first, last and every third layer", function()

@@ -5,23 +5,23 @@
 -- the file is absent or incomplete (the published parts hold only the first
 -- 199 MB of the model: see tools/fetch_models.sh).
 local llm = require("luallm")
+local files = require("support.files")
 local shared = require("support.shared")
 
 local cache = os.getenv("LUALLM_CACHE") or ((os.getenv("HOME") or "") .. "/.cache/luallm")
 local path = os.getenv("LUALLM_R1_7B") or (cache .. "/DeepSeek-R1-Distill-Qwen-7B.gguf")
 
 local function usable()
-  local f = io.open(path, "rb")
-  if not f then
+  if not files.exists(path) then
     shared.skip("R1-7B not in the cache: run tools/fetch_models.sh r1-7b (" .. path .. ")")
     return false
   end
-  f:close()
   local g, err = llm.gguf.open(path)
   if not g then
     shared.skip("R1-7B file is unusable: " .. tostring(err))
     return false
   end
+  g:close()
   return true
 end
 

@@ -7,18 +7,7 @@ local shared = require("support.shared")
 local llm = require("luallm")
 local S = llm.sampler
 
--- What a spy stage after `stages` sees: {{id, logit, p}...}
-local function capture(stages, logits)
-  local seen
-  local list = {}
-  for i, st in ipairs(stages) do list[i] = st end
-  list[#list + 1] = S.custom(function(c)
-    seen = {}
-    for i = 1, #c do seen[i] = { c:id(i), c:logit(i), c:p(i) } end
-  end)
-  assert(assert(S.chain(list)):sample(logits))
-  return seen
-end
+local capture = require("support.sampling").capture
 
 local function lcg(seed)
   return function()
@@ -64,9 +53,9 @@ describe("top_p from raw logits", function()
         local slow = capture({ S.temperature(1), S.top_p(p) }, logits)
         assert.are.equal(#slow, #fast, name .. " p=" .. p)
         for i = 1, #slow do
-          for k = 1, 3 do
+          for _, k in ipairs({ "id", "logit", "p" }) do
             local a, b = fast[i][k], slow[i][k]
-            assert.is_true(a == b or (a ~= a and b ~= b), ("%s p=%g cand %d field %d: %s vs %s"):format(
+            assert.is_true(a == b or (a ~= a and b ~= b), ("%s p=%g cand %d %s: %s vs %s"):format(
               name, p, i, k, tostring(a), tostring(b)))
           end
         end

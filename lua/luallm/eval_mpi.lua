@@ -98,9 +98,10 @@ function M.combine(comm, problems, opts, r, err, t0)
   return comm.rank == 0 and res or true
 end
 
---- eval.run of this rank's shard, then combine (see above).
-function M.run(comm, model, problems, opts)
-  local t0 = core.now_ms()
+--- eval.run of this rank's shard, then combine (see above). t0: the start
+--- of the run's wall time (default now; `luallm eval` counts the model load).
+function M.run(comm, model, problems, opts, t0)
+  t0 = t0 or core.now_ms()
   local ok, r, err = pcall(eval.run, model, problems, M.shard_opts(comm, opts))
   if not ok then r, err = nil, r end
   return M.combine(comm, problems, opts or {}, r, err, t0)

@@ -1,4 +1,4 @@
--- Whole-file helpers for specs (binary mode throughout).
+-- File helpers for specs (binary mode throughout).
 local M = {}
 
 --- Contents of path, or nil when it cannot be opened.
@@ -43,6 +43,17 @@ function M.size(path)
   local n = f:seek("end")
   f:close()
   return n
+end
+
+--- Names in a directory, sorted, joined by spaces ("" when empty): specs
+--- check that a failed write left nothing behind.
+function M.listdir(dir)
+  local h = io.popen("ls -A '" .. dir .. "'")
+  local names = {}
+  for l in h:lines() do names[#names + 1] = l end
+  h:close()
+  table.sort(names)
+  return table.concat(names, " ")
 end
 
 return M

@@ -82,15 +82,4 @@ function M.tmpdir()
   return d
 end
 
---- Names in a directory, sorted, joined by spaces ("" when empty): specs
---- check that a failed write left nothing behind.
-function M.listdir(dir)
-  local h = io.popen("ls -A '" .. dir .. "'")
-  local names = {}
-  for l in h:lines() do names[#names + 1] = l end
-  h:close()
-  table.sort(names)
-  return table.concat(names, " ")
-end
-
 return M

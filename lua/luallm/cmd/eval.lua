@@ -51,13 +51,9 @@ local function run_mpi(llm, comm, path, probs, o)
     o.threads = math.max(1, math.floor(core.cpu_info().threads / math.max(1, comm.local_size)))
   end
   local t0 = core.now_ms()
-  local ok, r, err = pcall(function()
-    local m, e = llm.load(path, { threads = o.threads })
-    if not m then return nil, e end
-    return llm.eval.run(m, probs, eval_mpi.shard_opts(comm, o))
-  end)
-  if not ok then r, err = nil, r end
-  return eval_mpi.combine(comm, probs, o, r, err, t0)
+  local ok, m, err = pcall(llm.load, path, { threads = o.threads })
+  if ok and m then return eval_mpi.run(comm, m, probs, o, t0) end
+  return eval_mpi.combine(comm, probs, o, nil, ok and err or m, t0)
 end
 
 local function pct(x) return x and string.format("%.1f%%", x * 100) or "-" end
