@@ -22,46 +22,8 @@ void ll_quantize_q8_K_avx512(const float *x, void *y, int64_t n) { ll_quantize_q
 
 static inline __mmask16 tail_mask(int left) { return (__mmask16)((1u << left) - 1); }
 
-void ll_vec_dot_f32_avx512(int n, float *s, const void *vx, const void *vy) {
-    const float *x = vx, *y = vy;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), a0);
-    if (i < n) {
-        const __mmask16 m = tail_mask(n - i);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), a1);
-    }
-    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-
 static inline __m512 load_f16x16(const ll_fp16 *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-
-void ll_vec_dot_f16_avx512(int n, float *s, const void *vx, const void *vy) {
-    const ll_fp16 *x = vx;
-    const float *y = vy;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm512_fmadd_ps(load_f16x16(x + i), _mm512_loadu_ps(y + i), a0);
-        a1 = _mm512_fmadd_ps(load_f16x16(x + i + 16), _mm512_loadu_ps(y + i + 16), a1);
-        a2 = _mm512_fmadd_ps(load_f16x16(x + i + 32), _mm512_loadu_ps(y + i + 32), a2);
-        a3 = _mm512_fmadd_ps(load_f16x16(x + i + 48), _mm512_loadu_ps(y + i + 48), a3);
-    }
-    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(load_f16x16(x + i), _mm512_loadu_ps(y + i), a0);
-    if (i < n) {
-        const __mmask16 m = tail_mask(n - i);
-        const __m512 w = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
-        a1 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, y + i), a1);
-    }
-    *s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 static inline __m512 load_bf16x16(__m256i raw) {
@@ -193,93 +155,13 @@ static inline __m512i bcast2_epi16(__m128i v, int i0) {
     return _mm512_permutexvar_epi16(idx, _mm512_castsi128_si512(v));
 }
 
-static inline void dot_k4_512(int n, float *s, const void *vx, const void *vy, bool five) {
-    const ll_block_q8_K *y = vy;
-    const size_t bs = five ? sizeof(ll_block_q5_K) : sizeof(ll_block_q4_K);
-    const uint8_t *xb = vx;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
-    for (int b = 0; b < n / LL_QK_K; b++, xb += bs) {
-        const ll_block_q4_K *x4 = (const ll_block_q4_K *)xb;
-        const ll_block_q5_K *x5 = (const ll_block_q5_K *)xb;
-        const uint8_t *qs = five ? x5->qs : x4->qs;
-        __m128i sc16, m16;
-        ll_k4_scales(five ? x5->scales : x4->scales, &sc16, &m16);
-        __m256i h = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
-        __m512i isum = _mm512_setzero_si512();
-        LL_UNROLL
-        for (int c = 0; c < 4; c++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            if (five) {
-                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(h, 4), b4));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(h, 3), b4));
-                h = _mm256_srli_epi16(h, 2);
-            }
-            const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); /* 64 weights in order */
-            const __m512i p = _mm512_maddubs_epi16(u, _mm512_loadu_si512((const void *)(y[b].qs + 64 * c)));
-            isum = _mm512_dpwssd_epi32(isum, p, bcast2_epi16(sc16, 2 * c));
-        }
-        const float d = y[b].d * ll_h2f(five ? x5->d : x4->d), dmin = y[b].d * ll_h2f(five ? x5->dmin : x4->dmin);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(isum), acc);
-        accm = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(ll_k4_mins(m16, y[b].bsums)), accm);
-    }
-    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    *s = _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
-}
-
-void ll_vec_dot_q4_K_avx512(int n, float *s, const void *x, const void *y) { dot_k4_512(n, s, x, y, false); }
-void ll_vec_dot_q5_K_avx512(int n, float *s, const void *x, const void *y) { dot_k4_512(n, s, x, y, true); }
-
-void ll_vec_dot_q6_K_avx512(int n, float *s, const void *vx, const void *vy) {
-    const ll_block_q6_K *x = vx;
-    const ll_block_q8_K *y = vy;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    /* the high-bit pairs of qh: bits 0-1 and 2-3 to bits 4-5 (weights 0..63 of
-     * a half), bits 4-5 and 6-7 to bits 4-5 (weights 64..127) */
-    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    /* scale index of each int16 lane of a maddubs result covering 64 weights:
-     * lane i covers weights 2i, 2i+1, group i / 8 */
-    __m512i gidx[4];
-    LL_UNROLL
-    for (int q = 0; q < 4; q++) {
-        short t[32];
-        for (int i = 0; i < 32; i++) t[i] = (short)(4 * q + i / 8);
-        gidx[q] = _mm512_loadu_si512((const void *)t);
-    }
-    __m512 acc = _mm512_setzero_ps();
-    for (int b = 0; b < n / LL_QK_K; b++) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
-        const __m512i scw = _mm512_castsi256_si512(sc16);
-        const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums), sc16);
-        __m512i isum = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
-        LL_UNROLL
-        for (int h = 0; h < 2; h++) {
-            const __m512i ql = _mm512_loadu_si512((const void *)(x[b].ql + 64 * h));
-            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));
-            const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m30));
-            const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                               _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m30));
-            const __m512i p0 = _mm512_maddubs_epi16(lo, _mm512_loadu_si512((const void *)(y[b].qs + 128 * h)));
-            const __m512i p1 = _mm512_maddubs_epi16(hi, _mm512_loadu_si512((const void *)(y[b].qs + 128 * h + 64)));
-            isum = _mm512_dpwssd_epi32(isum, p0, _mm512_permutexvar_epi16(gidx[2 * h], scw));
-            isum = _mm512_dpwssd_epi32(isum, p1, _mm512_permutexvar_epi16(gidx[2 * h + 1], scw));
-        }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(y[b].d * ll_h2f(x[b].d)), _mm512_cvtepi32_ps(isum), acc);
-    }
-    *s = _mm512_reduce_add_ps(acc);
-}
-
 /* ---- one weight row x up to 4 activation rows per pass (vec_dot_n) ----
- * Each activation keeps the accumulators and the order of operations of
- * the single-row kernel above, so results are bit-identical to it; the row
- * is loaded (and converted) once per pass instead of once per activation.
+ * Float rows, Q4_K, Q5_K and Q6_K: one body serves both vec_dot (M = 1, at
+ * the end of the file) and vec_dot_n, so each activation's result is
+ * bit-identical to vec_dot's; Q8_0 follows DOT_32x4's order. The row is
+ * loaded (and converted) once per pass instead of once per activation.
  * M is a constant at every call (switch below), so the arrays live in
  * registers. */
-
 
 /* Four _mm512_reduce_add_ps at once, with the same pairings in the same
  * order (lanes i + 8, then i + 4, then i + 2, then i + 1; float addition is
@@ -401,7 +283,7 @@ void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x,
 #undef CALL
 }
 
-/* Q4_K / Q5_K x Q8_K as dot_k4_512: the 64-weight vectors and the scale
+/* Q4_K / Q5_K x Q8_K: the 64-weight vectors and the scale
  * broadcasts of a super-block are built once per pass. */
 LL_INLINE void dotn_k4_512(int n, float *s, size_t ss, const void *vx, const uint8_t *y, size_t ys, const int M,
                            const bool five) {
@@ -470,13 +352,17 @@ void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x,
 #undef CALL
 }
 
-/* Q6_K x Q8_K as ll_vec_dot_q6_K_avx512: the four 64-weight vectors and
- * their scale vectors are built once per pass. */
+/* Q6_K x Q8_K: the four 64-weight vectors and their scale vectors are built
+ * once per pass. */
 LL_INLINE void dotn_q6_K_512(int n, float *s, size_t ss, const ll_block_q6_K *x, const uint8_t *y, size_t ys,
                              const int M) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    /* the high-bit pairs of qh: bits 0-1 and 2-3 to bits 4-5 (weights 0..63 of
+     * a half), bits 4-5 and 6-7 to bits 4-5 (weights 64..127) */
     const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    /* scale index of each int16 lane of a maddubs result covering 64 weights:
+     * lane i covers weights 2i, 2i+1, group i / 8 */
     __m512i gidx[4];
     LL_UNROLL
     for (int q = 0; q < 4; q++) {
@@ -526,3 +412,11 @@ void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x,
     LL_FOR_TILES(nt, CALL)
 #undef CALL
 }
+
+/* The single-row kernels of these formats are the bodies above with one
+ * activation (the compiler drops the per-activation loops). */
+void ll_vec_dot_f32_avx512(int n, float *s, const void *x, const void *y) { dotn_float_512(n, s, 0, x, y, 0, 1, false); }
+void ll_vec_dot_f16_avx512(int n, float *s, const void *x, const void *y) { dotn_float_512(n, s, 0, x, y, 0, 1, true); }
+void ll_vec_dot_q4_K_avx512(int n, float *s, const void *x, const void *y) { dotn_k4_512(n, s, 0, x, y, 0, 1, false); }
+void ll_vec_dot_q5_K_avx512(int n, float *s, const void *x, const void *y) { dotn_k4_512(n, s, 0, x, y, 0, 1, true); }
+void ll_vec_dot_q6_K_avx512(int n, float *s, const void *x, const void *y) { dotn_q6_K_512(n, s, 0, x, y, 0, 1); }
