@@ -131,6 +131,53 @@ int main(int argc, char **argv) {
             cudaFree(w[i]);
         }
     }
+    // grouped products of one input (q/k/v, gate/up), as a generation step runs them
+    struct group { const char *name; int n; int type[3]; int N[3]; int K; };
+    const group groups[] = {
+        {"q/k/v Q4_K,Q4_K,Q6_K", 3, {LL_TYPE_Q4_K, LL_TYPE_Q4_K, LL_TYPE_Q6_K}, {3584, 512, 512}, 3584},
+        {"gate+up Q4_K 2x18944", 2, {LL_TYPE_Q4_K, LL_TYPE_Q4_K}, {18944, 18944}, 3584},
+        {"q/k/v Q8_0", 3, {LL_TYPE_Q8_0, LL_TYPE_Q8_0, LL_TYPE_Q8_0}, {3584, 512, 512}, 3584},
+        {"gate+up Q8_0 2x18944", 2, {LL_TYPE_Q8_0, LL_TYPE_Q8_0}, {18944, 18944}, 3584},
+    };
+    for (const group &gr : groups) {
+        size_t bytes = 0, rb[3];
+        for (int i = 0; i < gr.n; i++) {
+            const bool q80 = gr.type[i] == LL_TYPE_Q8_0;
+            rb[i] = (size_t)gr.K / (q80 ? 32 : 256) * (q80 ? 34 : gr.type[i] == LL_TYPE_Q6_K ? 210 : 144);
+            bytes += rb[i] * gr.N[i];
+        }
+        const int nc = (int)(bytes * GRAPH_N > ((size_t)200 << 20) ? GRAPH_N : (((size_t)200 << 20) / bytes + 1));
+        std::vector<uint8_t *> w((size_t)nc * gr.n);
+        for (int c = 0; c < nc; c++)
+            for (int i = 0; i < gr.n; i++) {
+                const size_t b = rb[i] * gr.N[i];
+                fill(raw, b);
+                cudaMalloc(&w[c * gr.n + i], b);
+                if (ll_cuda_packs(gr.type[i], gr.K))
+                    ll_cuda_pack_rows(gr.type[i], raw, 0, gr.N[i], gr.N[i], gr.K, w[c * gr.n + i], st);
+                else
+                    cudaMemcpy(w[c * gr.n + i], raw, b, cudaMemcpyDeviceToDevice);
+            }
+        cudaStreamSynchronize(st);
+        ll_cuda_quant_q8(x, 4, gr.K, q8, st);
+        for (int T : {1, 4}) {
+            const float us = graph_us(st, [&](int c) {
+                ll_cuda_mv_group g;
+                g.n = gr.n;
+                size_t off = 0;
+                for (int i = 0; i < gr.n; i++) {
+                    const int t = ll_cuda_packs(gr.type[i], gr.K) ? gr.type[i] | LL_CUDA_PACKED : gr.type[i];
+                    g.w[i] = {w[(c % nc) * gr.n + i], t, gr.K, gr.N[i], rb[i]};
+                    g.y[i] = y + off;
+                    g.bias[i] = NULL;
+                    off += (size_t)T * gr.N[i];
+                }
+                ll_cuda_matvec_q8_group(&g, q8, T, st);
+            });
+            printf("%-24s %4d %10.1f %10.0f  q8 group\n", gr.name, T, us, bytes / us / 1e3);
+        }
+        for (uint8_t *p : w) cudaFree(p);
+    }
     if (quick) return cudaDeviceSynchronize() == cudaSuccess ? 0 : 1;
     // the small kernels of a layer, T = 1
     const int D = 3584, F = 18944, H = 28, Hkv = 4, hd = 128, n_ctx = 4096;

@@ -22,11 +22,15 @@ if [ -f .carry/old_matvec_q8.cu ]; then
   OLD="/tmp/old_mv.o -DOLD_MV"
 fi
 SKIP_SMALL=""
-for V in ${@:-default}; do
+for V in ${@:-default}; do # the variants build side by side
   D=""
   [ "$V" != default ] && D="${V//,/ }"
   B=/tmp/ck_$(echo "$V" | tr -c "A-Za-z0-9" _)
-  $NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o $B 2>&1 | grep -v "^$" || true
+  ($NV $D bench/cuda_kernels.cu csrc/cuda/matvec_q8.cu $SRC $OLD -o $B 2>&1 | grep -v "^$" || true) &
+done
+wait
+for V in ${@:-default}; do
+  B=/tmp/ck_$(echo "$V" | tr -c "A-Za-z0-9" _)
   echo "== $V" | tee -a "$OUT/cuda_kernels.log"
   $B $SKIP_SMALL 2>&1 | tee -a "$OUT/cuda_kernels.log"
   SKIP_SMALL=-q # the first variant only times the rest

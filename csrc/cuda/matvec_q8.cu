@@ -326,7 +326,7 @@ k_matvec_q8(ll_dweight W, const int8_t *__restrict__ xq, const float4 *__restric
  * block's rows, so a block's rows lie in one weight), and a block
  * dispatches on its weight's type. Saves launches, and lets the small k/v
  * products run beside q instead of alone on a mostly idle GPU. */
-template <int TMAX, int KS, int MVQ_R>
+template <int TMAX, int KS, int MVQ_R, int TYPE>
 __global__ void __launch_bounds__(32 * MVQ_WARPS)
 k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float4 *__restrict__ xm, int T) {
     int row = block_row<KS, MVQ_R>();
@@ -344,10 +344,14 @@ k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float
 #pragma unroll
         for (int t = 0; t < TMAX; t++) acc[k][t] = 0.f;
     const int j0 = first_item<KS>(), step = MVQ_LPR * KS;
-    switch (W.type) {
-    case LL_TYPE_Q4_K: rows_dot<LL_TYPE_Q4_K, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
-    case LL_CUDA_Q6_KP: rows_dot<LL_CUDA_Q6_KP, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
-    default: rows_dot<LL_CUDA_Q8_0P, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+    if constexpr (TYPE != 0) { /* one type: only its registers (more blocks fit) */
+        rows_dot<TYPE, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc);
+    } else {
+        switch (W.type) {
+        case LL_TYPE_Q4_K: rows_dot<LL_TYPE_Q4_K, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+        case LL_CUDA_Q6_KP: rows_dot<LL_CUDA_Q6_KP, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+        default: rows_dot<LL_CUDA_Q8_0P, TMAX, MVQ_R>(W, row, j0, step, xq, xm, T, acc); break;
+        }
     }
     ll_pdl_wait();
     rows_store<TMAX, KS, MVQ_R>(acc, row, W.ne1, T, g.y[i], g.bias[i], 0);
@@ -402,12 +406,19 @@ void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, c
     for (int i = 0; i < g->n; i++) rows += g->w[i].ne1;
     const int8_t *xq = (const int8_t *)q8;
     const float4 *xm = meta_of(q8, T, K);
-    bool q8_0 = true;
-    for (int i = 0; i < g->n; i++) q8_0 &= g->w[i].type == LL_CUDA_Q8_0P;
-    const int ks = k_splits(rows, T), r = rows_per_lane(q8_0, rows, T), rpb = MVQ_RPW * r * MVQ_WARPS / ks;
+    int type = g->w[0].type; /* 0: mixed */
+    for (int i = 1; i < g->n; i++)
+        if (g->w[i].type != type) type = 0;
+    const int ks = k_splits(rows, T), r = rows_per_lane(type == LL_CUDA_Q8_0P, rows, T);
+    const int rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((rows + rpb - 1) / rpb);
-#define LAUNCH(TM, KS, R) ll_launch_pdl(k_matvec_q8_multi<TM, KS, R>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
-    MVQ_DISPATCH(T, ks, r)
+#define LAUNCH(TM, KS, R) ll_launch_pdl(k_matvec_q8_multi<TM, KS, R, TY>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
+    switch (type) {
+    case LL_TYPE_Q4_K: { constexpr int TY = LL_TYPE_Q4_K; MVQ_DISPATCH(T, ks, r) } break;
+    case LL_CUDA_Q6_KP: { constexpr int TY = LL_CUDA_Q6_KP; MVQ_DISPATCH(T, ks, r) } break;
+    case LL_CUDA_Q8_0P: { constexpr int TY = LL_CUDA_Q8_0P; MVQ_DISPATCH(T, ks, r) } break;
+    default: { constexpr int TY = 0; MVQ_DISPATCH(T, ks, r) } break;
+    }
 #undef LAUNCH
 }
 
