@@ -282,8 +282,10 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
         if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
         memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
         LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
-        ll_cuda_rmsnorm(cb->x, cb->out_norm, cb->xn, nb, D, m->hp.rms_eps, cb->st);
-        if (matmul(cb, &cb->out, cb->xn, nb, cb->logits, NULL, false, e)) return -1;
+        const ll_dweight *w = &cb->out;
+        float *const y = cb->logits;
+        const float *const bias = NULL;
+        if (norm_matmul(cb, cb->out_norm, 1, &w, nb, &y, &bias, m->hp.rms_eps, e)) return -1;
         LL_CUDA_TRY(cudaGetLastError());
         LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
         LL_CUDA_TRY(cudaStreamSynchronize(cb->st));

@@ -38,13 +38,11 @@ static __device__ __forceinline__ float ll_warp_max(float v) {
     return v;
 }
 
-/* rsqrt(mean(x^2) + eps) of row xr (D values), over the whole block (at
- * most 1024 threads); every thread gets it. */
-static __device__ __forceinline__ float ll_block_rms_scale(const float *__restrict__ xr, int D, float eps) {
+/* The sum of every thread's v over the whole block (at most 1024 threads);
+ * every thread gets it. */
+static __device__ __forceinline__ float ll_block_sum(float v) {
     __shared__ float part[32];
-    float ss = 0.f;
-    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
-    ss = ll_warp_sum(ss);
+    float ss = ll_warp_sum(v);
     if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
     __syncthreads();
     if (threadIdx.x < 32) {
@@ -53,7 +51,15 @@ static __device__ __forceinline__ float ll_block_rms_scale(const float *__restri
         if (threadIdx.x == 0) part[0] = v;
     }
     __syncthreads();
-    return rsqrtf(part[0] / D + eps);
+    return part[0];
+}
+
+/* rsqrt(mean(x^2) + eps) of row xr (D values), over the whole block; every
+ * thread gets it. */
+static __device__ __forceinline__ float ll_block_rms_scale(const float *__restrict__ xr, int D, float eps) {
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) ss += xr[i] * xr[i];
+    return rsqrtf(ll_block_sum(ss) / D + eps);
 }
 
 #endif

@@ -21,19 +21,36 @@ __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, 
     ll_q8_put(x[(size_t)b * 32 + lane], lane, q, m, (size_t)b);
 }
 
-/* rmsnorm(x) * g quantized, a block per row (the normed row is not kept). */
-__global__ void k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int D, float eps,
-                                   int8_t *__restrict__ q, float2 *__restrict__ m) {
+/* rmsnorm(x) * g quantized (the normed row is not kept): a warp per block
+ * of 32 values, RQ_WARPS of them per thread block, blockIdx.y the row. Each
+ * thread block sums the squares of the whole row itself (a few KB from L2),
+ * so the row is spread over many thread blocks with no second pass: one
+ * block per row took 6.7 us at D = 3584, a latency chain on the critical
+ * path of every layer, twice. */
+#define RQ_WARPS 8
+__global__ void __launch_bounds__(32 * RQ_WARPS)
+k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int D, float eps,
+                   int8_t *__restrict__ q, float2 *__restrict__ m) {
+    const int lane = threadIdx.x & 31, b = blockIdx.x * RQ_WARPS + (threadIdx.x >> 5), i = b * 32 + lane;
+    const bool mine = b < D / 32;
+    const float gv = mine ? g[i] : 0.f; /* a weight: read before the wait */
     ll_pdl_wait();
     ll_pdl_trigger(); /* the product after it can start loading its weights */
-    const float *xr = x + (size_t)blockIdx.x * D;
-    const float scale = ll_block_rms_scale(xr, D, eps);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    const size_t b0 = (size_t)blockIdx.x * (D / 32);
-    for (int b = warp; b < D / 32; b += nw) {
-        const int i = b * 32 + lane;
-        ll_q8_put(xr[i] * scale * g[i], lane, q, m, b0 + b);
+    const float *xr = x + (size_t)blockIdx.y * D;
+    const float xv = mine ? xr[i] : 0.f;
+    float ss = 0.f;
+    if (D % 4 == 0) {
+        const float4 *x4 = reinterpret_cast<const float4 *>(xr);
+#pragma unroll 4
+        for (int k = threadIdx.x; k < D / 4; k += blockDim.x) {
+            const float4 v = x4[k];
+            ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        }
+    } else {
+        for (int k = threadIdx.x; k < D; k += blockDim.x) ss += xr[k] * xr[k];
     }
+    const float scale = rsqrtf(ll_block_sum(ss) / D + eps);
+    if (mine) ll_q8_put(xv * scale * gv, lane, q, m, (size_t)blockIdx.y * (D / 32) + b);
 }
 
 /* silu(g) * u quantized, for a down projection (the product is not kept). */
@@ -428,7 +445,8 @@ void ll_cuda_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st) {
 }
 
 void ll_cuda_rmsnorm_quant_q8(const float *x, const float *g, int T, int D, float eps, void *q8, cudaStream_t st) {
-    ll_launch_pdl(k_rmsnorm_quant_q8, T, 1024, 0, st, x, g, D, eps, (int8_t *)q8, ll_q8_meta(q8, T, D));
+    const dim3 grid((unsigned)((D / 32 + RQ_WARPS - 1) / RQ_WARPS), (unsigned)T);
+    ll_launch_pdl(k_rmsnorm_quant_q8, grid, 32 * RQ_WARPS, 0, st, x, g, D, eps, (int8_t *)q8, ll_q8_meta(q8, T, D));
 }
 
 void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void *q8, cudaStream_t st) {
