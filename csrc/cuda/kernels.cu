@@ -191,16 +191,22 @@ void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox,
  * pair (q heads, then k heads) or per v value. */
 __global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
                           const int32_t *pos, int T, int H, int Hkv, int hd, int neox, float base, const float *ff) {
-    ll_pdl_wait();
+    /* cells, positions and the angles come from the step's metadata (copied
+     * before the step), not from the kernel before: they precede the wait */
     ll_pdl_trigger();
     const int half = hd / 2, kv_dim = Hkv * hd;
     const int64_t nq = (int64_t)T * H * half, nk = (int64_t)T * Hkv * half, nv = (int64_t)T * kv_dim;
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= nq + nk) {
         i -= nq + nk;
-        if (i >= nv) return;
+        if (i >= nv) {
+            ll_pdl_wait();
+            return;
+        }
         const int t = (int)(i / kv_dim), j = (int)(i % kv_dim);
-        vc[(size_t)cell[t] * kv_dim + j] = __float2half_rn(v[i]);
+        const size_t dst = (size_t)cell[t] * kv_dim + j;
+        ll_pdl_wait();
+        vc[dst] = __float2half_rn(v[i]);
         return;
     }
     const bool is_q = i < nq;
@@ -211,6 +217,8 @@ __global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, 
     const int t = (int)(th / nh);
     float cs, sn;
     rope_angle(pos[t], kk, hd, base, ff, cs, sn);
+    const size_t kdst = is_q ? 0 : (size_t)cell[t] * kv_dim + (th % nh) * hd;
+    ll_pdl_wait();
     const int i0 = neox ? kk : 2 * kk, i1 = neox ? kk + half : 2 * kk + 1;
     const float *src = (is_q ? q : k) + th * hd;
     const float a = src[i0], b = src[i1];
@@ -219,7 +227,7 @@ __global__ void k_rope_kv(float *q, const float *k, const float *v, __half *kc, 
         q[th * hd + i0] = r0;
         q[th * hd + i1] = r1;
     } else {
-        __half *dst = kc + (size_t)cell[t] * kv_dim + (th % nh) * hd;
+        __half *dst = kc + kdst;
         dst[i0] = __float2half_rn(r0);
         dst[i1] = __float2half_rn(r1);
     }
@@ -461,15 +469,18 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
     constexpr int VW = HD / 16; /* V words per cell */
     constexpr int NS = HD / 8;  /* column steps of P.V */
     __shared__ float wm[AG_NW][AG_GB], wl[AG_NW][AG_GB], wo[AG_NW][AG_GB][HD];
-    ll_pdl_wait(); /* q and the step's cache row come from the kernel before */
     ll_pdl_trigger();
+    /* the step's metadata (copied before the step) is read before the wait */
     const int t = blockIdx.x, warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, r = lane & 3;
     const int G = a.H / a.Hkv, kh = blockIdx.y / ngrp, grp = blockIdx.y % ngrp;
     const int gb = (G + ngrp - 1) / ngrp, g0 = grp * gb, gn = G - g0 < gb ? G - g0 : gb;
     const int kv_dim = a.Hkv * HD, S = gridDim.z, n_cells = *a.n_cells;
     const int chunk = ag_chunk(n_cells, S), c0 = blockIdx.z * chunk;
-    if (c0 >= n_cells) return; /* idle split: the merge does not read it */
+    if (c0 >= n_cells) return; /* idle split: the merge does not read it (split 0 never idles, and waits) */
     const int c1 = c0 + chunk < n_cells ? c0 + chunk : n_cells;
+    const unsigned long long bit = 1ull << a.tok_seq[t];
+    const int32_t p = a.tok_pos[t];
+    ll_pdl_wait(); /* q and the step's cache rows come from the kernel before */
 
     /* q scaled into log2 units, split high/low */
     uint32_t qh[KW], ql[KW];
@@ -485,8 +496,6 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
 #pragma unroll
         for (int w = 0; w < KW; w++) qh[w] = ql[w] = 0u;
     }
-    const unsigned long long bit = 1ull << a.tok_seq[t];
-    const int32_t p = a.tok_pos[t];
     float m = -INFINITY, l = 0.f, acc[NS][4];
 #pragma unroll
     for (int j = 0; j < NS; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.f;
@@ -598,10 +607,10 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
 __global__ void k_attn_merge(ll_cuda_attn a, int S) {
     __shared__ float w[LL_CUDA_MATVEC_MAX * LL_CUDA_ATTN_SPLITS];
     __shared__ float Lsum;
-    ll_pdl_wait();
     ll_pdl_trigger();
     const int t = blockIdx.x, h = blockIdx.y, hd = a.hd, d = threadIdx.x;
     const int n_cells = *a.n_cells, chunk = ag_chunk(n_cells, S), na = (n_cells + chunk - 1) / chunk;
+    ll_pdl_wait(); /* (n_cells is the step's metadata) */
     const float *st = a.part + ((size_t)t * a.H + h) * S * (hd + 2);
     if (threadIdx.x < 32) {
         float M = -INFINITY;
