@@ -1,0 +1,51 @@
+#!/bin/bash
+# Where a generation step's time goes on the device machine (repo root):
+#   OUT=dir bash bench/cuda_step_profile.sh [TYPE...]      (default Q4_K_M Q8_0)
+# For each type, a synthetic 7B file (bin/luallm synth, deleted after) is
+# benched for tg128 (-r 3), then Nsight Compute times every kernel of two
+# single-token steps one at a time (no overlap between kernels, so the sum
+# is more than a real step, which overlaps them with dependent launches).
+# Writes $OUT/profile-TYPE.txt: per kernel and grid, calls per token and
+# microseconds per call, and the step's sum beside the measured step time.
+set -u
+OUT=${OUT:-device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/step_profile.log") 2>&1
+source tools/device_env.sh
+SYNTH=${SYNTH:-/tmp/synth}
+TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
+SHAPE=${SHAPE:-qwen-7b}
+mkdir -p "$SYNTH"
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+for T in ${@:-Q4_K_M Q8_0}; do
+  f="$SYNTH/$SHAPE-$T.gguf"
+  bin/luallm synth "$SHAPE" "$T" "$f" --tokenizer "$TOK" >/dev/null || { echo "synth $T failed"; continue; }
+  bin/luallm bench "$f" --ngl 99 --threads 16 -p 0 -n 128 -r 3 --json | tee -a "$OUT/step_profile.jsonl"
+  # warm-up run (captures the graph) + one timed run of 2 tokens each
+  "$NCU" --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
+    bin/luallm bench "$f" --ngl 99 --threads 1 -p 0 -n 2 -r 1 > "/tmp/ncu-$T.csv" 2> "/tmp/ncu-$T.err" ||
+    tail -5 "/tmp/ncu-$T.err"
+  python3 - "/tmp/ncu-$T.csv" "$SHAPE $T" > "$OUT/profile-$T.txt" <<'EOF'
+import csv, sys, collections
+rows = [r for r in csv.reader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+head, data = rows[0], rows[2:]  # row 1 holds the units
+ki, gi, ti = head.index("Kernel Name"), head.index("Grid Size"), head.index("gpu__time_duration.sum")
+acc = collections.OrderedDict()
+for r in data:
+    if "pack" in r[ki]: continue  # the upload's packing kernels
+    name = r[ki].split("(")[0].split("<")[0].replace("void ", "")
+    key = (name, r[gi])
+    n, t = acc.get(key, (0, 0.0))
+    acc[key] = (n + 1, t + float(r[ti].replace(",", "")) / 1000.0)  # ns -> us
+tokens = 4  # bench -n 2 -r 1: a warm-up run and a timed run
+print(f"{sys.argv[2]}: {sum(n for n, _ in acc.values())} kernels over {tokens} single-token steps")
+print(f"{'kernel':28s} {'grid':>16s} {'per token':>10s} {'us/call':>9s} {'us/token':>9s}")
+total = 0.0
+for (name, grid), (n, t) in sorted(acc.items(), key=lambda kv: -kv[1][1]):
+    total += t / tokens
+    print(f"{name:28s} {grid:>16s} {n / tokens:10.1f} {t / n:9.2f} {t / tokens:9.1f}")
+print(f"sum of kernel times per token: {total:.0f} us")
+EOF
+  cat "$OUT/profile-$T.txt"
+  rm -f "$f"
+done
