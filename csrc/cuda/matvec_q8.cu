@@ -14,8 +14,8 @@
 
 __global__ void k_quant_q8(const float *__restrict__ x, int8_t *__restrict__ q, float2 *__restrict__ m,
                            int n_blocks) {
+    ll_pdl_trigger(); /* the product after it can start loading its weights */
     ll_pdl_wait();
-    ll_pdl_trigger();
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     ll_q8_put(x[(size_t)b * 32 + lane], lane, q, m, (size_t)b);
@@ -34,8 +34,8 @@ k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int
     const int lane = threadIdx.x & 31, b = blockIdx.x * RQ_WARPS + (threadIdx.x >> 5), i = b * 32 + lane;
     const bool mine = b < D / 32;
     const float gv = mine ? g[i] : 0.f; /* a weight: read before the wait */
-    ll_pdl_wait();
     ll_pdl_trigger(); /* the product after it can start loading its weights */
+    ll_pdl_wait();
     const float *xr = x + (size_t)blockIdx.y * D;
     const float xv = mine ? xr[i] : 0.f;
     float ss = 0.f;
@@ -56,8 +56,8 @@ k_rmsnorm_quant_q8(const float *__restrict__ x, const float *__restrict__ g, int
 /* silu(g) * u quantized, for a down projection (the product is not kept). */
 __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__restrict__ u, int8_t *__restrict__ q,
                                   float2 *__restrict__ m, int n_blocks) {
-    ll_pdl_wait();
     ll_pdl_trigger();
+    ll_pdl_wait();
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     const size_t i = (size_t)b * 32 + lane;
