@@ -6,12 +6,15 @@
  *   core.quantize_act(type, isa, floats) -> bytes       the isa's activation quantizer
  *   core.vec_dot(type, isa, wbytes, act_floats) -> s    act quantized by the isa's quantizer
  *   core.quant_test_dot(type, isa, n, seed, mode) -> ref, simd, scale, act_same
- *   core.quant_test_dot_n(type, isa, n, nt, seed) -> same, err  vec_dot_n on nt random
+ *   core.quant_test_dot_n(type, isa, n, nt, seed) -> same, err, tiled  vec_dot_n on nt random
  *       activation rows: same = every result bit-equal to the isa's vec_dot,
- *       err = max |ref - simd| / scale against the scalar reference
+ *       err = max |ref - simd| / scale against the scalar reference; where
+ *       the isa has vec_dot_tile for the type (tiled = true), 3 weight rows
+ *       x nt through it count in same too
  *   core.kernels_info([isa]) -> {isa = name, simd = {TYPE = true, ...}, simd_n = {...}}
- *   core.bench_vec_dot(type, isa, bytes, n, min_s [, nt]) -> s_per_pass, bytes_per_pass, rows
- *       (nt > 1: each row against nt activations through vec_dot_n)
+ *   core.bench_vec_dot(type, isa, bytes, n, min_s [, nt [, tile]]) -> s_per_pass, bytes_per_pass, rows
+ *       (nt > 1: each row against nt activations through vec_dot_n; tile:
+ *       16 rows at a time through vec_dot_tile)
  * floats: a floatbuf or a table of numbers. Scratch memory is Lua userdata,
  * so a raised error cannot leak it. */
 #include "lua_luallm.h"
@@ -253,9 +256,27 @@ static int l_quant_test_dot_n(lua_State *L) {
         const double e = scale > 0 ? fabs((double)ref - sn[3 * r]) / scale : fabs((double)ref - sn[3 * r]);
         if (e > err) err = e;
     }
+    const ll_vec_dot_tile_fn tile = k->vec_dot_tile[id];
+    if (tile) { /* rows w, w2, w3 at a stride of wb, results at a stride of 4 per activation */
+        uint8_t *w3 = scratch(L, wb * 3);
+        float *st = scratch(L, sizeof(float) * 4 * (size_t)nt);
+        memcpy(w3, w, wb);
+        for (int r = 1; r < 3; r++) {
+            ll_testgen_floats(&rng, xf, n);
+            t->from_float(xf, w3 + (size_t)r * wb, n);
+        }
+        tile((int)n, 3, w3, wb, nt, asimd, ab, st, 4);
+        for (int r = 0; r < 3; r++)
+            for (int a = 0; a < nt; a++) {
+                float one;
+                k->vec_dot[id]((int)n, &one, w3 + (size_t)r * wb, asimd + (size_t)a * ab);
+                same &= memcmp(&one, &st[4 * a + r], sizeof one) == 0;
+            }
+    }
     lua_pushboolean(L, same);
     lua_pushnumber(L, err);
-    return 2;
+    lua_pushboolean(L, tile != NULL);
+    return 3;
 }
 
 static int l_kernels_info(lua_State *L) {
@@ -295,9 +316,12 @@ static int l_bench_vec_dot(lua_State *L) {
     const int64_t n = (int64_t)luaL_checknumber(L, 4);
     const double min_s = luaL_optnumber(L, 5, 1.0);
     const int nt = (int)luaL_optnumber(L, 6, 1);
+    const bool use_tile = lua_toboolean(L, 7);
     const ll_type vdt = t->vec_dot_type;
     if (nt < 1 || nt > 256 || (nt > 1 && !k->vec_dot_n[id]))
         return ll_pushfail(L, lua_pushfstring(L, "%s: no vec_dot_n for %d activations", t->name, nt));
+    if (use_tile && !k->vec_dot_tile[id])
+        return ll_pushfail(L, lua_pushfstring(L, "%s: no vec_dot_tile at %s", t->name, k->isa));
     if (n <= 0 || n > (1 << 24) || n % t->blck_size || n % ll_type_get(vdt)->blck_size)
         return ll_pushfail(L, lua_pushfstring(L, "%s: bad row length %d", t->name, (int)n));
     const size_t rb = ll_row_size((ll_type)id, n);
@@ -307,7 +331,7 @@ static int l_bench_vec_dot(lua_State *L) {
     float *af = scratch(L, (size_t)n * sizeof(float));
     const size_t ab = ll_row_size(vdt, n);
     uint8_t *a = scratch(L, ab * (size_t)nt);
-    float *s = scratch(L, sizeof(float) * (size_t)nt);
+    float *s = scratch(L, sizeof(float) * 16 * (size_t)nt);
     ll_rng rng;
     ll_rng_seed(&rng, 42);
     for (int64_t r = 0; r < rows; r++) ll_testgen_raw_weights(&rng, (ll_type)id, w + (size_t)r * rb, n);
@@ -317,10 +341,12 @@ static int l_bench_vec_dot(lua_State *L) {
     }
     ll_vec_dot_fn dot = k->vec_dot[id];
     ll_vec_dot_n_fn dotn = k->vec_dot_n[id];
+    ll_vec_dot_tile_fn tile = k->vec_dot_tile[id];
     volatile float sink = 0;
 #define PASS()                                                                              \
-    for (int64_t r = 0; r < rows; r++) {                                                    \
-        if (nt > 1) dotn((int)n, nt, s, 1, w + (size_t)r * rb, a, ab);                      \
+    for (int64_t r = 0; r < rows; r += use_tile ? 16 : 1) {                                 \
+        if (use_tile) tile((int)n, rows - r < 16 ? (int)(rows - r) : 16, w + (size_t)r * rb, rb, nt, a, ab, s, 16); \
+        else if (nt > 1) dotn((int)n, nt, s, 1, w + (size_t)r * rb, a, ab);                 \
         else dot((int)n, s, w + (size_t)r * rb, a);                                         \
         sink += s[0];                                                                       \
     }

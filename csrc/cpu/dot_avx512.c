@@ -237,50 +237,112 @@ void ll_vec_dot_n_f16_avx512(int n, int nt, float *s, size_t ss, const void *x, 
 #undef CALL
 }
 
-/* Q8_0 x Q8_0 as DOT_32x4: |x| and x's sign mask are computed once per pass. */
-LL_INLINE void dotn_q8_0_512(int n, float *s, size_t ss, const ll_block_q8_0 *x, const uint8_t *y, size_t ys,
-                             const int M) {
-    const int nb = n / LL_QK8_0;
-    __m512 acc0[4], acc1[4];
+/* Q8_0 tiles: R (<= 2) weight rows x M (<= 4) activations per pass. The
+ * activations' scales come converted to float (dy, M rows of nb), once per
+ * tile instead of once per weight row: in dotn_q8_0_512 the fp16 scale
+ * gathers and conversions cost more than the integer dots. Each result
+ * keeps DOT_32x4's operations and order (the same products dx * dy, the
+ * same two accumulators), so it is bit-identical to vec_dot. */
+LL_INLINE void tile_q8_0_512(int nb, const uint8_t *xb, size_t xs, const uint8_t *y, size_t ys, const float *dy,
+                             float *s, size_t ss, const int R, const int M) {
+    __m512 acc0[2][4], acc1[2][4];
     LL_UNROLL
-    for (int t = 0; t < M; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++)
+        LL_UNROLL
+        for (int t = 0; t < M; t++) acc0[r][t] = acc1[r][t] = _mm512_setzero_ps();
     const __m512i z = _mm512_setzero_si512();
+    const __m512i i01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+    const __m512i i23 = _mm512_inserti64x4(_mm512_set1_epi32(2), _mm256_set1_epi32(3), 1);
     int b = 0;
     for (; b + 4 <= nb; b += 4) {
-        const ll_fp16 dx[4] = {x[b].d, x[b + 1].d, x[b + 2].d, x[b + 3].d};
-        const __m512i x01 = load_2x32(x[b].qs, x[b + 1].qs), x23 = load_2x32(x[b + 2].qs, x[b + 3].qs);
-        const __mmask64 n01 = _mm512_movepi8_mask(x01), n23 = _mm512_movepi8_mask(x23);
-        const __m512i ax01 = _mm512_abs_epi8(x01), ax23 = _mm512_abs_epi8(x23);
+        __m512i ax01[2], ax23[2];
+        __mmask64 n01[2], n23[2];
+        __m512 dx01[2], dx23[2];
+        LL_UNROLL
+        for (int r = 0; r < R; r++) {
+            const ll_block_q8_0 *x = (const ll_block_q8_0 *)(xb + (size_t)r * xs);
+            const __m512i x01 = load_2x32(x[b].qs, x[b + 1].qs), x23 = load_2x32(x[b + 2].qs, x[b + 3].qs);
+            n01[r] = _mm512_movepi8_mask(x01);
+            n23[r] = _mm512_movepi8_mask(x23);
+            ax01[r] = _mm512_abs_epi8(x01);
+            ax23[r] = _mm512_abs_epi8(x23);
+            const __m512 dx = _mm512_castps128_ps512(_mm_cvtph_ps(
+                _mm_setr_epi16((short)x[b].d, (short)x[b + 1].d, (short)x[b + 2].d, (short)x[b + 3].d, 0, 0, 0, 0)));
+            dx01[r] = _mm512_permutexvar_ps(i01, dx);
+            dx23[r] = _mm512_permutexvar_ps(i23, dx);
+        }
         LL_UNROLL
         for (int t = 0; t < M; t++) {
             const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(y + (size_t)t * ys);
-            const ll_fp16 dy[4] = {yt[b].d, yt[b + 1].d, yt[b + 2].d, yt[b + 3].d};
-            __m512 d01, d23;
-            scales_4(dx, dy, &d01, &d23);
+            const __m512 d = _mm512_castps128_ps512(_mm_loadu_ps(dy + (size_t)t * nb + b));
+            const __m512 dy01 = _mm512_permutexvar_ps(i01, d), dy23 = _mm512_permutexvar_ps(i23, d);
             const __m512i y01 = load_2x32(yt[b].qs, yt[b + 1].qs), y23 = load_2x32(yt[b + 2].qs, yt[b + 3].qs);
-            const __m512i i01 = _mm512_dpbusd_epi32(z, ax01, _mm512_mask_sub_epi8(y01, n01, z, y01));
-            const __m512i i23 = _mm512_dpbusd_epi32(z, ax23, _mm512_mask_sub_epi8(y23, n23, z, y23));
-            acc0[t] = _mm512_fmadd_ps(d01, _mm512_cvtepi32_ps(i01), acc0[t]);
-            acc1[t] = _mm512_fmadd_ps(d23, _mm512_cvtepi32_ps(i23), acc1[t]);
+            LL_UNROLL
+            for (int r = 0; r < R; r++) {
+                const __m512i p01 = _mm512_dpbusd_epi32(z, ax01[r], _mm512_mask_sub_epi8(y01, n01[r], z, y01));
+                const __m512i p23 = _mm512_dpbusd_epi32(z, ax23[r], _mm512_mask_sub_epi8(y23, n23[r], z, y23));
+                acc0[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dx01[r], dy01), _mm512_cvtepi32_ps(p01), acc0[r][t]);
+                acc1[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dx23[r], dy23), _mm512_cvtepi32_ps(p23), acc1[r][t]);
+            }
         }
     }
     LL_UNROLL
-    for (int t = 0; t < M; t++) {
-        const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(y + (size_t)t * ys);
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
-        if (b < nb) {
-            float r;
-            ll_dot_q8_0_256((nb - b) * LL_QK8_0, &r, &x[b], &yt[b]);
-            sum += r;
+    for (int r = 0; r < R; r++) {
+        const ll_block_q8_0 *x = (const ll_block_q8_0 *)(xb + (size_t)r * xs);
+        LL_UNROLL
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(y + (size_t)t * ys);
+            float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0[r][t], acc1[r][t]));
+            if (b < nb) {
+                float rest;
+                ll_dot_q8_0_256((nb - b) * LL_QK8_0, &rest, &x[b], &yt[b]);
+                sum += rest;
+            }
+            s[(size_t)t * ss + r] = sum;
         }
-        s[(size_t)t * ss] = sum;
     }
 }
 
-void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
-#define CALL(M) dotn_q8_0_512(n, s + (size_t)t0 * ss, ss, x, (const uint8_t *)y + (size_t)t0 * ys, ys, M)
-    LL_FOR_TILES(nt, CALL)
+/* Activations' scales per tile of 4: rows of up to this many blocks (K up
+ * to 32768); longer rows go row by row through vec_dot_n. */
+#define TILE_MAX_BLOCKS 1024
+
+void ll_vec_dot_tile_q8_0_avx512(int n, int nr, const void *x, size_t xs, int nt, const void *y, size_t ys, float *s,
+                                 size_t ss) {
+    const int nb = n / LL_QK8_0;
+    if (nb > TILE_MAX_BLOCKS) {
+        for (int r = 0; r < nr; r++)
+            for (int t = 0; t < nt; t++)
+                ll_vec_dot_q8_0_avx512(n, s + (size_t)t * ss + r, (const uint8_t *)x + (size_t)r * xs,
+                                       (const uint8_t *)y + (size_t)t * ys);
+        return;
+    }
+    float dy[4 * TILE_MAX_BLOCKS];
+    for (int t0 = 0; t0 < nt; t0 += 4) {
+        const int M = nt - t0 < 4 ? nt - t0 : 4;
+        const uint8_t *yt0 = (const uint8_t *)y + (size_t)t0 * ys;
+        for (int t = 0; t < M; t++) {
+            const ll_block_q8_0 *yt = (const ll_block_q8_0 *)(yt0 + (size_t)t * ys);
+            for (int b = 0; b < nb; b++) dy[(size_t)t * nb + b] = _cvtsh_ss(yt[b].d);
+        }
+        float *st = s + (size_t)t0 * ss;
+        for (int r0 = 0; r0 < nr; r0 += 2) {
+            const uint8_t *xr = (const uint8_t *)x + (size_t)r0 * xs;
+#define CALL(R, M_) tile_q8_0_512(nb, xr, xs, yt0, ys, dy, st + r0, ss, R, M_)
+            if (nr - r0 >= 2) {
+                switch (M) { case 4: CALL(2, 4); break; case 3: CALL(2, 3); break; case 2: CALL(2, 2); break; default: CALL(2, 1); }
+            } else {
+                switch (M) { case 4: CALL(1, 4); break; case 3: CALL(1, 3); break; case 2: CALL(1, 2); break; default: CALL(1, 1); }
+            }
 #undef CALL
+        }
+    }
+}
+
+/* One row: the tile kernel with nr = 1 (the tokens' scales converted once
+ * per call). */
+void ll_vec_dot_n_q8_0_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys) {
+    ll_vec_dot_tile_q8_0_avx512(n, 1, x, 0, nt, y, ys, s, ss);
 }
 
 /* Q4_K / Q5_K x Q8_K: the 64-weight vectors and the scale

@@ -38,7 +38,7 @@ static const ll_cpu_kernels scalar_kernels = {
 };
 
 /* A SIMD level: its own kernels where it has them, the reference elsewhere;
- * vdn: its .vec_dot_n initializer. */
+ * vdn: its .vec_dot_n (and .vec_dot_tile) initializers. */
 #define SIMD_TABLE(name, sfx, vdn) \
     static const ll_cpu_kernels name = { \
         .vec_dot = { \
@@ -79,8 +79,9 @@ static const ll_cpu_kernels scalar_kernels = {
         [LL_TYPE_Q8_0] = ll_vec_dot_n_q8_0_avx512, [LL_TYPE_Q4_K] = ll_vec_dot_n_q4_K_avx512, \
         [LL_TYPE_Q5_K] = ll_vec_dot_n_q5_K_avx512, [LL_TYPE_Q6_K] = ll_vec_dot_n_q6_K_avx512, \
     },
+#define VDT_AVX512 .vec_dot_tile = {[LL_TYPE_Q8_0] = ll_vec_dot_tile_q8_0_avx512},
 SIMD_TABLE(avx2_kernels, avx2, VDN_AVX2)
-SIMD_TABLE(avx512_kernels, avx512, VDN_AVX512)
+SIMD_TABLE(avx512_kernels, avx512, VDN_AVX512 VDT_AVX512)
 
 /* The highest level the CPU supports, ignoring LUALLM_ISA. */
 static ll_isa hardware_isa(void) {

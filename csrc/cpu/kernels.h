@@ -17,9 +17,16 @@
 typedef void (*ll_vec_dot_n_fn)(int n, int nt, float *s, size_t s_stride, const void *x, const void *y,
                                 size_t y_stride);
 
+/* nr weight rows (x + r * x_stride bytes) against nt activation rows:
+ * s[t * s_stride + r] = vec_dot(n, x_r, y_t), bit-identical to vec_dot like
+ * vec_dot_n; a tile of rows shares each activation's conversions. */
+typedef void (*ll_vec_dot_tile_fn)(int n, int nr, const void *x, size_t x_stride, int nt, const void *y,
+                                   size_t y_stride, float *s, size_t s_stride);
+
 typedef struct ll_cpu_kernels {
     ll_vec_dot_fn vec_dot[LL_TYPE_COUNT];          /* best per weight type, NULL if unsupported */
     ll_vec_dot_n_fn vec_dot_n[LL_TYPE_COUNT];      /* multi-activation variant, NULL: loop vec_dot */
+    ll_vec_dot_tile_fn vec_dot_tile[LL_TYPE_COUNT]; /* rows x activations, NULL: vec_dot_n per row */
     ll_from_float_fn quantize_act[LL_TYPE_COUNT];  /* best activation quantizer per vec_dot_type */
     ll_to_float_fn to_float[LL_TYPE_COUNT];        /* best row dequantizer */
     const char *isa;

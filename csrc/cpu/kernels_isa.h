@@ -53,5 +53,8 @@ LL_DECLARE_ISA(avx512)
 void ll_vec_dot_n_q4_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
 void ll_vec_dot_n_q5_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
 void ll_vec_dot_n_q6_K_avx512(int n, int nt, float *s, size_t ss, const void *x, const void *y, size_t ys);
+/* vec_dot_tile of Q8_0: AVX-512 only. */
+void ll_vec_dot_tile_q8_0_avx512(int n, int nr, const void *x, size_t xs, int nt, const void *y, size_t ys, float *s,
+                                 size_t ss);
 
 #endif

@@ -9,6 +9,7 @@ ll_vec_dot_fn ll_kernel_vec_dot(ll_type t) {
 }
 
 ll_vec_dot_n_fn ll_kernel_vec_dot_n(ll_type t) { return ll_cpu_kernels_get()->vec_dot_n[t]; }
+ll_vec_dot_tile_fn ll_kernel_vec_dot_tile(ll_type t) { return ll_cpu_kernels_get()->vec_dot_tile[t]; }
 
 ll_from_float_fn ll_kernel_quantize_act(ll_type t) {
     ll_from_float_fn f = ll_cpu_kernels_get()->quantize_act[t];

@@ -3,7 +3,8 @@
  * rows; each thread walks a chunk of rows for all tokens so the chunk stays
  * in cache while the tokens stream past it. Where the level has a vec_dot_n
  * kernel, each weight row is loaded once per block of tokens (a block of
- * activations that fits L1), not once per token. */
+ * activations that fits L1), not once per token; with a vec_dot_tile kernel
+ * the chunk's rows go at once, sharing the tokens' scale conversions. */
 #include "cpu/cpu_ops.h"
 #include "cpu/kernels_select.h"
 
@@ -38,6 +39,7 @@ typedef struct mm_job {
     int T;
     ll_vec_dot_fn dot[3];
     ll_vec_dot_n_fn dotn[3];
+    ll_vec_dot_tile_fn tile[3];
 } mm_job;
 
 static void mm_chunk(const mm_job *j, int i, int64_t r0) {
@@ -54,9 +56,13 @@ static void mm_chunk(const mm_job *j, int i, int64_t r0) {
         for (int t0 = 0; t0 < j->T; t0 += tb) {
             const int nt = j->T - t0 < tb ? j->T - t0 : tb;
             const uint8_t *xr = (const uint8_t *)j->xq[i] + (size_t)t0 * xs;
+            if (j->tile[i]) /* the chunk's rows at once */
+                j->tile[i](K, (int)(r1 - r0), (const uint8_t *)w->data + (size_t)r0 * w->row_bytes, w->row_bytes, nt,
+                           xr, xs, y + (size_t)t0 * N + r0, (size_t)N);
             for (int64_t r = r0; r < r1; r++) {
                 float *yr = y + (size_t)t0 * N + r;
-                j->dotn[i](K, nt, yr, (size_t)N, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr, xs);
+                if (!j->tile[i])
+                    j->dotn[i](K, nt, yr, (size_t)N, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr, xs);
                 if (b)
                     for (int t = 0; t < nt; t++) yr[(size_t)t * N] += b[r];
             }
@@ -217,6 +223,7 @@ int ll_cpu_matmul(ll_pool *pool, ll_actbuf *act, int n_w, const ll_weight *const
         ll_type vt = ll_type_get(w[i]->type)->vec_dot_type;
         j.dot[i] = ll_kernel_vec_dot(w[i]->type);
         j.dotn[i] = ll_kernel_vec_dot_n(w[i]->type);
+        j.tile[i] = j.dotn[i] ? ll_kernel_vec_dot_tile(w[i]->type) : NULL;
         if (vt == LL_TYPE_F32) {
             j.xq[i] = x;
             j.xq_row[i] = (size_t)K * sizeof(float);
