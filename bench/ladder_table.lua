@@ -35,12 +35,15 @@ local function read_anchors(path)
   return out
 end
 
-local function first_match(dir, t, pattern)
+-- The file of type t matching pattern (one numeric capture): the first
+-- listed, or with `largest` the one whose number is largest (the arith run
+-- over the most problems).
+local function first_match(dir, t, pattern, largest)
   local p = io.popen('ls "' .. dir .. '" 2>/dev/null')
-  local best
+  local best, best_n
   for name in p:lines() do
-    local n = name:match("^" .. t:gsub("_", "%%_") .. pattern)
-    if n then best = best or name end
+    local n = tonumber(name:match("^" .. t:gsub("_", "%%_") .. pattern))
+    if n and (not best or (largest and n > best_n)) then best, best_n = name, n end
   end
   p:close()
   return best and read_json(dir .. "/" .. best), best
@@ -83,7 +86,7 @@ for i = 2, #arg do
       end
     end
     if ppl then r.ppl, r.ppl_stderr, r.kld, r.same_top, r.ppl_chunks = ppl.ppl, ppl.stderr, ppl.kld, ppl.same_top, ppl.n_chunks end
-    local ar = not row.ref and first_match(d, t, "%.arith(%d+)%.json$")
+    local ar = not row.ref and first_match(d, t, "%.arith(%d+)%.json$", true)
     if ar then r.arith_correct, r.arith_n = ar.correct, ar.n end
     local b = not row.ref and read_json(d .. "/" .. t .. ".bench.json")
     if b then r.tg_tps = b.tg_tps end
