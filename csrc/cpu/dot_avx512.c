@@ -328,12 +328,21 @@ void ll_vec_dot_tile_q8_0_avx512(int n, int nr, const void *x, size_t xs, int nt
         float *st = s + (size_t)t0 * ss;
         for (int r0 = 0; r0 < nr; r0 += 2) {
             const uint8_t *xr = (const uint8_t *)x + (size_t)r0 * xs;
+            /* R and M as constants, so the accumulators live in registers */
 #define CALL(R, M_) tile_q8_0_512(nb, xr, xs, yt0, ys, dy, st + r0, ss, R, M_)
+#define ROWS(R)                                   \
+    switch (M) {                                  \
+    case 4: CALL(R, 4); break;                    \
+    case 3: CALL(R, 3); break;                    \
+    case 2: CALL(R, 2); break;                    \
+    default: CALL(R, 1); break;                   \
+    }
             if (nr - r0 >= 2) {
-                switch (M) { case 4: CALL(2, 4); break; case 3: CALL(2, 3); break; case 2: CALL(2, 2); break; default: CALL(2, 1); }
+                ROWS(2)
             } else {
-                switch (M) { case 4: CALL(1, 4); break; case 3: CALL(1, 3); break; case 2: CALL(1, 2); break; default: CALL(1, 1); }
+                ROWS(1)
             }
+#undef ROWS
 #undef CALL
         }
     }

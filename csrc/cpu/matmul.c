@@ -56,16 +56,16 @@ static void mm_chunk(const mm_job *j, int i, int64_t r0) {
         for (int t0 = 0; t0 < j->T; t0 += tb) {
             const int nt = j->T - t0 < tb ? j->T - t0 : tb;
             const uint8_t *xr = (const uint8_t *)j->xq[i] + (size_t)t0 * xs;
+            float *yb = y + (size_t)t0 * N;
             if (j->tile[i]) /* the chunk's rows at once */
                 j->tile[i](K, (int)(r1 - r0), (const uint8_t *)w->data + (size_t)r0 * w->row_bytes, w->row_bytes, nt,
-                           xr, xs, y + (size_t)t0 * N + r0, (size_t)N);
-            for (int64_t r = r0; r < r1; r++) {
-                float *yr = y + (size_t)t0 * N + r;
-                if (!j->tile[i])
-                    j->dotn[i](K, nt, yr, (size_t)N, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr, xs);
-                if (b)
-                    for (int t = 0; t < nt; t++) yr[(size_t)t * N] += b[r];
-            }
+                           xr, xs, yb + r0, (size_t)N);
+            else
+                for (int64_t r = r0; r < r1; r++)
+                    j->dotn[i](K, nt, yb + r, (size_t)N, (const uint8_t *)w->data + (size_t)r * w->row_bytes, xr, xs);
+            if (b)
+                for (int64_t r = r0; r < r1; r++)
+                    for (int t = 0; t < nt; t++) yb[(size_t)t * N + r] += b[r];
         }
         return;
     }
