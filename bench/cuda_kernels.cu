@@ -28,20 +28,6 @@ static void fill(void *d, size_t n) {
     free(h);
 }
 
-template <typename F> static float time_us(F f, int reps) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    for (int i = 0; i < 3; i++) f();
-    cudaEventRecord(a);
-    for (int i = 0; i < reps; i++) f();
-    cudaEventRecord(b);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    return ms * 1000.f / reps;
-}
-
 #ifdef OLD_MV
 // the previous commit's kernels, built with renamed symbols (float scales, file layout)
 void old_quant_q8(const float *x, int T, int K, void *q8, cudaStream_t st);
@@ -202,13 +188,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_ctx; i++) { hm[i] = i; hs[i] = 1; }
     fill(g, F * sizeof(float));
     printf("\n%-40s %10s\n", "op (T = 1)", "us");
-    printf("%-40s %10.1f\n", "rmsnorm D", time_us([&] { ll_cuda_rmsnorm(x, g, y, 1, D, 1e-6f, st); }, 200));
-    printf("%-40s %10.1f\n", "rope q", time_us([&] { ll_cuda_rope(q, 1, H, hd, hd, true, 10000.f, NULL, meta, st); }, 200));
-    printf("%-40s %10.1f\n", "swiglu F", time_us([&] { ll_cuda_swiglu(g, x, F, st); }, 200));
+    printf("%-40s %10.1f\n", "rmsnorm D", stream_us(st, [&](int) { ll_cuda_rmsnorm(x, g, y, 1, D, 1e-6f, st); }, 200));
+    printf("%-40s %10.1f\n", "rope q", stream_us(st, [&](int) { ll_cuda_rope(q, 1, H, hd, hd, true, 10000.f, NULL, meta, st); }, 200));
+    printf("%-40s %10.1f\n", "swiglu F", stream_us(st, [&](int) { ll_cuda_swiglu(g, x, F, st); }, 200));
     ll_cuda_quant_q8(x, 1, 18944, q8, st);
-    printf("%-40s %10.1f\n", "quantize activations (18944)", time_us([&] { ll_cuda_quant_q8(x, 1, 18944, q8, st); }, 200));
-    printf("%-40s %10.1f\n", "rope q, k + kv store (fused)", time_us([&] { ll_cuda_rope_kv(q, k, v, kc, vc, meta, meta, 1, H, Hkv, hd, true, 10000.f, NULL, st); }, 200));
-    printf("%-40s %10.1f\n", "kv_store", time_us([&] { ll_cuda_kv_store(k, v, kc, vc, meta, 1, Hkv * hd, st); }, 200));
+    printf("%-40s %10.1f\n", "quantize activations (18944)", stream_us(st, [&](int) { ll_cuda_quant_q8(x, 1, 18944, q8, st); }, 200));
+    printf("%-40s %10.1f\n", "rope q, k + kv store (fused)", stream_us(st, [&](int) { ll_cuda_rope_kv(q, k, v, kc, vc, meta, meta, 1, H, Hkv, hd, true, 10000.f, NULL, st); }, 200));
+    printf("%-40s %10.1f\n", "kv_store", stream_us(st, [&](int) { ll_cuda_kv_store(k, v, kc, vc, meta, 1, Hkv * hd, st); }, 200));
     for (int cells : {128, 640, 4096}) {
         hm[n_ctx] = cells;  // n_cells
         hm[n_ctx + 1] = cells - 1;  // token position
@@ -218,10 +204,10 @@ int main(int argc, char **argv) {
         ll_cuda_attn a = {q, o, kc, vc, 1, H, Hkv, hd, meta + n_ctx + 1, meta + n_ctx + 2, meta, seqs, meta + n_ctx, part, NULL};
         char name[64];
         snprintf(name, sizeof name, "attention, %d cells (split)", cells);
-        printf("%-40s %10.1f\n", name, time_us([&] { ll_cuda_attention(&a, st); }, 100));
+        printf("%-40s %10.1f\n", name, stream_us(st, [&](int) { ll_cuda_attention(&a, st); }, 100));
         a.part = NULL;
         snprintf(name, sizeof name, "attention, %d cells (one block per head)", cells);
-        printf("%-40s %10.1f\n", name, time_us([&] { ll_cuda_attention(&a, st); }, 100));
+        printf("%-40s %10.1f\n", name, stream_us(st, [&](int) { ll_cuda_attention(&a, st); }, 100));
     }
     cudaError_t err = cudaDeviceSynchronize();
     printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));
