@@ -1,7 +1,7 @@
 -- What the batched benches (batch_decode.lua, eval_throughput.lua) share:
 -- the shared folder, comma lists from the environment, the arith-dev
--- questions used as prompts, and the loop over the micro models. Loaded by path from those scripts (bench/ is
--- not on LUA_PATH).
+-- questions used as prompts, and the loop over the micro models. Loaded by
+-- path from those scripts (bench/ is not on LUA_PATH).
 local json = require("luallm.json")
 
 local M = {}

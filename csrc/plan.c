@@ -33,7 +33,7 @@ static bool needs_w16(const ll_weight *w) {
  * batch as FP16 for cuBLAS); logits for up to 64 rows when it owns the output;
  * w16, the largest quantized weight dequantized to FP16 (allocated on the
  * first batch of more than a few tokens, i.e. on any real prompt); the step
- * metadata (backend_cuda.cu: meta_layout). */
+ * metadata (cuda/sizes.h: ll_cuda_meta). */
 static uint64_t cuda_scratch(const ll_model *m, int l0, uint64_t nb, int n_ctx, bool output) {
     const ll_hparams *hp = &m->hp;
     const uint64_t D = hp->n_embd, F = hp->n_ff, f = sizeof(float), h = 2;

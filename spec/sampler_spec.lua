@@ -115,7 +115,7 @@ describe("sampler stages", function()
     assert.are.equal(2, S.greedy():sample({ 1, 3, 7, -2 }))
     assert.are.equal(1, S.greedy():sample({ 1, 7, 7, -2 }))
     assert.are.equal(0, S.greedy():sample({ 5 }))
-    -- NaN counts as -inf; nothing above -inf gives 0; rows longer than the 8-wide first pass
+    -- NaN counts as -inf; nothing above -inf gives 0; rows past the top-k scan's 128-logit blocks
     local nan = 0 / 0
     assert.are.equal(1, S.greedy():sample({ nan, -3, -5 }))
     assert.are.equal(0, S.greedy():sample({ nan, -math.huge, nan }))
