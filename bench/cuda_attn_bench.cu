@@ -1,8 +1,9 @@
-// The generation-step attention (T <= 8): ll_cuda_attention against a CPU
-// reference with masking (other sequences, later positions, free cells whose
-// K/V hold NaN). Build on the device (repo root):
-//   nvcc -O3 -std=c++17 -Icsrc -arch=sm_90 bench/cuda_attn_bench.cu \
-//        csrc/cuda/kernels.cu csrc/cuda/matvec_q8.cu csrc/cuda/packed.cu -o /tmp/ab
+// ll_cuda_attention against a CPU reference with masking (other sequences,
+// later positions, free cells whose K/V hold NaN): generation steps (T <= 8)
+// and prompts (the tensor-core kernel of attn_prompt.cu), then timings.
+// Build on the device (repo root):
+//   nvcc -O3 -std=c++17 -Icsrc -arch=sm_90 bench/cuda_attn_bench.cu csrc/cuda/kernels.cu \
+//        csrc/cuda/attn_prompt.cu csrc/cuda/matvec_q8.cu csrc/cuda/packed.cu -o /tmp/ab
 #include "cuda/kernels.h"
 #include "cuda_timing.h"
 #include "cuda/q8act.h"
@@ -27,7 +28,12 @@ struct dev {
     void *q8;
 };
 
-static int check(int hd, int H, int Hkv, int T, int n_cells, bool q8) {
+// Token positions: STEP, the last of the token's sequence (token 0 one
+// before); SCATTER, anywhere in its sequence; CAUSAL, one sequence over
+// every cell and the tokens are the last T positions (a prompt).
+enum { STEP, SCATTER, CAUSAL };
+
+static int check(int hd, int H, int Hkv, int T, int n_cells, bool q8, int mode = STEP) {
     const int n_ctx = n_cells + 37, kvd = Hkv * hd, G = H / Hkv;
     std::vector<float> q((size_t)T * H * hd);
     std::vector<uint16_t> kc((size_t)n_ctx * kvd), vc((size_t)n_ctx * kvd);
@@ -38,15 +44,15 @@ static int check(int hd, int H, int Hkv, int T, int n_cells, bool q8) {
     for (int c = 0; c < n_ctx; c++) {
         const float u = frand();
         bool used = c < n_cells;
-        if (used && c > 0 && u > 0.9f) used = false;  // a free cell
+        if (used && c > 0 && u > 0.9f && mode != CAUSAL) used = false;  // a free cell
         if (!used) {
             cpos[c] = -1;
             cseq[c] = u > 0.95f ? 1 : 0;  // stale mask: cp < 0 must exclude it anyway
             for (int d = 0; d < kvd; d++) kc[(size_t)c * kvd + d] = vc[(size_t)c * kvd + d] = 0x7e00;  // NaN
             continue;
         }
-        int sq = u < 0.2f ? 1 : 0;
-        cseq[c] = (u > 0.8f && u <= 0.9f) ? 3ull : (1ull << sq);  // some shared by both
+        int sq = u < 0.2f && mode != CAUSAL ? 1 : 0;
+        cseq[c] = (u > 0.8f && u <= 0.9f && mode != CAUSAL) ? 3ull : (1ull << sq);  // some shared by both
         cpos[c] = next[sq]++;
         if (cseq[c] == 3) next[1 - sq] = next[sq] > next[1 - sq] ? next[sq] : next[1 - sq];
         for (int d = 0; d < kvd; d++) {
@@ -55,9 +61,14 @@ static int check(int hd, int H, int Hkv, int T, int n_cells, bool q8) {
         }
     }
     for (int t = 0; t < T; t++) {
-        tseq[t] = t % 2;
-        const int mx = next[t % 2] - 1;
-        tpos[t] = t == 0 && mx > 0 ? mx - 1 : (mx < 0 ? 0 : mx);  // token 0 misses its sequence's last cell
+        tseq[t] = mode == CAUSAL ? 0 : t % 2;
+        const int mx = next[tseq[t]] - 1;
+        if (mode == CAUSAL)
+            tpos[t] = n_cells - T + t < 0 ? 0 : n_cells - T + t;
+        else if (mode == SCATTER)
+            tpos[t] = mx <= 0 ? 0 : (int)((frand() + 1.f) * 0.5f * mx);
+        else
+            tpos[t] = t == 0 && mx > 0 ? mx - 1 : (mx < 0 ? 0 : mx);  // token 0 misses its sequence's last cell
     }
     // reference
     std::vector<double> ref((size_t)T * H * hd, 0.0);
@@ -128,8 +139,8 @@ static int check(int hd, int H, int Hkv, int T, int n_cells, bool q8) {
         }
     }
     const bool ok = err == cudaSuccess && emax <= 2e-5 * (mag > 1 ? mag : 1) && qerr <= 0.01;
-    printf("check hd %3d H %2d Hkv %2d (G %2d) T %d cells %4d%s: max err %.2e (ref max %.2f)%s %s\n", hd, H, Hkv, G, T,
-           n_cells, q8 ? " q8" : "   ", emax, mag, err == cudaSuccess ? "" : cudaGetErrorString(err), ok ? "ok" : "FAIL");
+    printf("check hd %3d H %2d Hkv %2d (G %2d) T %3d cells %4d%s%s: max err %.2e (ref max %.2f)%s %s\n", hd, H, Hkv, G,
+           T, n_cells, q8 ? " q8" : "   ", mode == CAUSAL ? " causal" : mode == SCATTER ? " scatter" : "", emax, mag, err == cudaSuccess ? "" : cudaGetErrorString(err), ok ? "ok" : "FAIL");
     cudaFree(b.q); cudaFree(b.o); cudaFree(b.part); cudaFree(b.kc); cudaFree(b.vc); cudaFree(b.cpos);
     cudaFree(b.cseq); cudaFree(b.ncell); cudaFree(b.tpos); cudaFree(b.tseq); cudaFree(b.q8);
     return ok ? 0 : 1;
@@ -146,6 +157,13 @@ int main() {
                     fails += check(hd, H, Hkv, T, cells, hk == 0 && hd != 96), n++;
                 }
     fails += check(128, 28, 4, 8, 1000, true), n++;
+    for (int hd : {64, 128, 96})  // prompts (96: the fallback kernel)
+        for (int T : {9, 64, 100, 512})
+            for (int cells : {T, T + 70, 700})
+                for (int mode : {SCATTER, CAUSAL}) {
+                    if (cells < T) continue;
+                    fails += check(hd, hd == 64 ? 6 : 14, 2, T, cells, false, mode), n++;
+                }
     printf("checks: %d of %d failed\n", fails, n);
 
     // timing, 7B layer shape; GRAPH_N copies of the cache (past L2, as in a real step)
@@ -187,6 +205,32 @@ int main() {
             char name[64];
             snprintf(name, sizeof name, "T=%d, %d cells", T, cells);
             printf("%-28s %9.2f %9.2f\n", name, g, sm);
+        }
+    // prompts: causal, the token i at position cells - T + i, one sequence
+    float *qp, *op;
+    cudaMalloc(&qp, (size_t)512 * H * hd * 4);
+    cudaMalloc(&op, (size_t)512 * H * hd * 4);
+    cudaMemset(qp, 0, (size_t)512 * H * hd * 4);
+    printf("\n%-28s %9s\n", "prompt attention, 7B layer", "stream us");
+    for (int T : {128, 512})
+        for (int cells : {T, 2048}) {
+            std::vector<int32_t> tm(1 + 2 * T);
+            tm[0] = cells;
+            for (int t = 0; t < T; t++) tm[1 + t] = cells - T + t, tm[1 + T + t] = 0;
+            int32_t *dm;
+            cudaMalloc(&dm, tm.size() * 4);
+            cudaMemcpy(dm, tm.data(), tm.size() * 4, cudaMemcpyHostToDevice);
+            ll_cuda_attn a = {qp, op, kc, vc, T, H, Hkv, hd, dm + 1, dm + 1 + T, meta, seqs, dm, NULL, NULL};
+            const float sm = stream_us(st, [&](int i) {
+                ll_cuda_attn b = a;
+                b.kc = kc + (size_t)i * n_ctx * kvd;
+                b.vc = vc + (size_t)i * n_ctx * kvd;
+                ll_cuda_attention(&b, st);
+            });
+            char name[64];
+            snprintf(name, sizeof name, "T=%d, %d cells", T, cells);
+            printf("%-28s %9.2f\n", name, sm);
+            cudaFree(dm);
         }
     cudaError_t err = cudaDeviceSynchronize();
     printf("\n%s\n", err == cudaSuccess ? "ok" : cudaGetErrorString(err));

@@ -3,6 +3,7 @@
 #include "cuda/dequant.h"
 #include "cuda/q8act.h"
 #include "cuda/launch.h"
+#include "cuda/mma.h"
 
 #include <math.h>
 
@@ -437,26 +438,6 @@ static __device__ __forceinline__ int ag_chunk(int n_cells, int S) {
     return c > 0 ? c : 16 * AG_NW;
 }
 
-/* d += a . b, m16n8k16, FP16 in, FP32 accumulate (PTX fragment layouts). */
-static __device__ __forceinline__ void ag_mma(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                              uint32_t b0, uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-static __device__ __forceinline__ uint32_t ag_u32(__half2 h) {
-    return (uint32_t)__half_as_ushort(__low2half(h)) | ((uint32_t)__half_as_ushort(__high2half(h)) << 16);
-}
-
-/* (x, y) as FP16 pairs: hi = rounded, lo = what the rounding lost. */
-static __device__ __forceinline__ void ag_split(float x, float y, uint32_t &hi, uint32_t &lo) {
-    const __half2 h = __floats2half2_rn(x, y);
-    const float2 f = __half22float2(h);
-    hi = ag_u32(h);
-    lo = ag_u32(__floats2half2_rn(x - f.x, y - f.y));
-}
-
 /* Fragment map (lane = 4 * g + r): scores use the dims r * HD/4 + [0, HD/4)
  * of q row g and of K row g of each 8-cell half (the dot product does not
  * care which k slot holds which dim, so each lane loads contiguous dims);
@@ -490,7 +471,7 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
 #pragma unroll
         for (int w = 0; w < KW; w++) {
             const float2 v = q[w];
-            ag_split(v.x * sc, v.y * sc, qh[w], ql[w]);
+            ll_split_h2(v.x * sc, v.y * sc, qh[w], ql[w]);
         }
     } else {
 #pragma unroll
@@ -530,7 +511,7 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
             const uint32_t *kw = reinterpret_cast<const uint32_t *>(kr[n]);
 #pragma unroll
             for (int i = 0; i < HD / 16; i++)
-                ag_mma(s2[n], qh[2 * i], ql[2 * i], qh[2 * i + 1], ql[2 * i + 1], kw[2 * i], kw[2 * i + 1]);
+                ll_mma16816(s2[n], qh[2 * i], ql[2 * i], qh[2 * i + 1], ql[2 * i + 1], kw[2 * i], kw[2 * i + 1]);
         }
         float s[4], mx = -INFINITY;
 #pragma unroll
@@ -548,8 +529,8 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
         l = l * corr + (pw[0] + pw[1]) + (pw[2] + pw[3]);
         m = mn;
         uint32_t ph0, pl0, ph1, pl1;
-        ag_split(pw[0], pw[1], ph0, pl0);
-        ag_split(pw[2], pw[3], ph1, pl1);
+        ll_split_h2(pw[0], pw[1], ph0, pl0);
+        ll_split_h2(pw[2], pw[3], ph1, pl1);
         /* a masked cell's V may be anything (never written): p = 0 must not meet a NaN */
 #pragma unroll
         for (int k = 0; k < 4; k++)
@@ -564,7 +545,7 @@ __global__ void __launch_bounds__(32 * AG_NW) k_attn_gqa(ll_cuda_attn a, int ngr
             const uint32_t b0 = __byte_perm(v0[j >> 1], v1[j >> 1], sel), b1 = __byte_perm(v2[j >> 1], v3[j >> 1], sel);
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[j][e] *= corr;
-            ag_mma(acc[j], ph0, pl0, ph1, pl1, b0, b1);
+            ll_mma16816(acc[j], ph0, pl0, ph1, pl1, b0, b1);
         }
     }
     l += __shfl_xor_sync(0xffffffffu, l, 1);
@@ -657,7 +638,7 @@ void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st) {
         /* one thread per dim when quantizing (whole warps per block of 32) */
         const unsigned nt = a->q8_out ? (unsigned)a->hd : 128;
         k_attn_combine<<<dim3((unsigned)a->T, (unsigned)a->H), nt, 0, st>>>(*a, LL_CUDA_ATTN_SPLITS);
-    } else {
+    } else if (a->T <= LL_CUDA_MATVEC_MAX || !ll_cuda_attention_prompt(a, st)) {
         attention_nw<4>(a, 1, st);
     }
 }

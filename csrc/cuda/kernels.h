@@ -74,5 +74,8 @@ typedef struct ll_cuda_attn {
     void *q8_out; /* with part: also the output quantized (LL_CUDA_Q8_BYTES(T, H*hd)), or NULL; hd % 32 == 0 */
 } ll_cuda_attn;
 void ll_cuda_attention(const ll_cuda_attn *a, cudaStream_t st);
+/* The prompt path of ll_cuda_attention on tensor cores (attn_prompt.cu);
+ * false (nothing launched) for a head dim other than 64 or 128. */
+bool ll_cuda_attention_prompt(const ll_cuda_attn *a, cudaStream_t st);
 
 #endif
