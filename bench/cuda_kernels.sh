@@ -9,7 +9,7 @@ OUT=${OUT:-cuda-out}
 mkdir -p "$OUT"
 set -e
 NV="nvcc -O3 -std=c++17 -Icsrc -arch=sm_90"
-SRC="csrc/cuda/kernels.cu csrc/cuda/packed.cu"
+SRC="csrc/cuda/kernels.cu csrc/cuda/attn_prompt.cu csrc/cuda/packed.cu"
 OLD=""
 if [ -f .carry/old_matvec_q8.cu ]; then
   R=""

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Same-machine A/B of CUDA build variants on one synthetic model (device
+# machine, repo root):
+#   OUT=dir [SHAPE=qwen-7b] [TYPES="Q8_0"] [P=0] [N=128] [ROUNDS=3] bash bench/cuda_ab.sh VARIANT...
+# A variant is a comma-separated list of extra nvcc flags (-DFOO=1,-DBAR=2),
+# or "default" for none. The library is built once per variant, then each
+# type's synthetic file (bin/luallm synth, deleted after) is benched with
+# every build in turn, ROUNDS times (-r 3 each), so machine drift hits all
+# variants alike. Lines in $OUT/ab.jsonl (tagged with the variant), and a
+# table of medians over the rounds at the end.
+set -u
+OUT=${OUT:-device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/ab.log") 2>&1
+source tools/device_env.sh
+SYNTH=${SYNTH:-/tmp/synth}
+TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
+SHAPE=${SHAPE:-qwen-7b}
+NVCC_BIN=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+tag() { echo "$1" | tr -c "A-Za-z0-9=\n" _; }
+for V in "$@"; do
+  D="${V//,/ }"
+  [ "$V" = default ] && D=""
+  touch csrc/cuda/*.cu
+  make -j16 LUA_INC="$LUA_INC" NVCC="$NVCC_BIN $D" CUDA_HOME="${NVCC_BIN%/bin/nvcc}" >> "$OUT/ab-build.log" 2>&1 ||
+    { echo "build $V failed"; tail -20 "$OUT/ab-build.log"; exit 1; }
+  cp build/lua5.4/luallm_core.so "/tmp/ab_$(tag "$V").so"
+done
+mkdir -p "$SYNTH"
+for T in ${TYPES:-Q8_0}; do
+  f="$SYNTH/$SHAPE-$T.gguf"
+  bin/luallm synth "$SHAPE" "$T" "$f" --tokenizer "$TOK" >/dev/null || { echo "synth $T failed"; continue; }
+  for r in $(seq "${ROUNDS:-3}"); do
+    for V in "$@"; do
+      cp "/tmp/ab_$(tag "$V").so" build/lua5.4/luallm_core.so
+      bin/luallm bench "$f" --ngl 99 --threads 16 -p "${P:-0}" -n "${N:-128}" -r 3 --tag "$SHAPE $T $V" --json |
+        tee -a "$OUT/ab.jsonl"
+    done
+  done
+  rm -f "$f"
+done
+python3 - "$OUT/ab.jsonl" <<'PY'
+import json, sys, statistics, collections
+runs = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if "tag" in r: runs.setdefault(r["tag"], []).append(r)
+print(f"{'variant':60s} {'pp t/s':>10s} {'tg t/s':>10s}  (medians of rounds; min-max)")
+for tag, rs in runs.items():
+    pp = [r["pp_tps"] for r in rs]; tg = [r["tg_tps"] for r in rs]
+    print(f"{tag:60s} {statistics.median(pp):10.1f} {statistics.median(tg):10.1f}  "
+          f"pp {min(pp):.0f}-{max(pp):.0f} tg {min(tg):.1f}-{max(tg):.1f}")
+PY
