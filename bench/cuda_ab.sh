@@ -9,12 +9,8 @@
 # variants alike. Lines in $OUT/ab.jsonl (tagged with the variant), and a
 # table of medians over the rounds at the end.
 set -u
-OUT=${OUT:-device-out}
-mkdir -p "$OUT"
-exec > >(tee -a "$OUT/ab.log") 2>&1
-source tools/device_env.sh
-SYNTH=${SYNTH:-/tmp/synth}
-TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
+LOG=ab.log
+source bench/device_common.sh
 SHAPE=${SHAPE:-qwen-7b}
 NVCC_BIN=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 tag() { echo "$1" | tr -c "A-Za-z0-9=\n" _; }
@@ -26,7 +22,6 @@ for V in "$@"; do
     { echo "build $V failed"; tail -20 "$OUT/ab-build.log"; exit 1; }
   cp build/lua5.4/luallm_core.so "/tmp/ab_$(tag "$V").so"
 done
-mkdir -p "$SYNTH"
 for T in ${TYPES:-Q8_0}; do
   f="$SYNTH/$SHAPE-$T.gguf"
   bin/luallm synth "$SHAPE" "$T" "$f" --tokenizer "$TOK" >/dev/null || { echo "synth $T failed"; continue; }

@@ -10,14 +10,9 @@
 # with dependent launches). Writes $OUT/profile-TYPE.txt (profile-TYPE-ppN.txt):
 # per kernel and grid, calls and microseconds per call, and the sum.
 set -u
-OUT=${OUT:-device-out}
-mkdir -p "$OUT"
-exec > >(tee -a "$OUT/step_profile.log") 2>&1
-source tools/device_env.sh
-SYNTH=${SYNTH:-/tmp/synth}
-TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
+LOG=step_profile.log
+source bench/device_common.sh
 SHAPE=${SHAPE:-qwen-7b}
-mkdir -p "$SYNTH"
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
 for T in ${@:-Q4_K_M Q8_0}; do
   f="$SYNTH/$SHAPE-$T.gguf"

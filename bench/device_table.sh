@@ -14,14 +14,9 @@
 # and deleted after use: they never leave the machine. Results: one JSON line
 # per measurement in $OUT/<phase>.jsonl, the log in $OUT/<phase>.log.
 set -u
-OUT=${OUT:-device-out}
-mkdir -p "$OUT"
 PHASE=${1:-table1}
-exec > >(tee "$OUT/$PHASE.log") 2>&1
-source tools/device_env.sh
-SYNTH=${SYNTH:-/tmp/synth}
-TOK=${TOK:-$(ls .carry/micro-r1-qwen2*.gguf shared/models/micro-r1-qwen2-f16.gguf 2>/dev/null | head -1)}
-mkdir -p "$SYNTH"
+LOG=$PHASE.log
+source bench/device_common.sh
 J="$OUT/$PHASE.jsonl"
 nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv
 
