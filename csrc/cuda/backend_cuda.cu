@@ -67,6 +67,16 @@ static void cuda_free(ll_backend *b) {
     free(cb);
 }
 
+/* The FP16 scratch matrix of dequantized weights, allocated on the first
+ * prompt product that needs it. */
+static int ensure_w16(cuda_backend *cb, const ll_dweight *w, ll_error *e) {
+    if (w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32 && !cb->w16) {
+        LL_CUDA_TRY(cudaMalloc((void **)&cb->w16, cb->w16_elems * sizeof(__half)));
+        cb->bytes += cb->w16_elems * sizeof(__half);
+    }
+    return 0;
+}
+
 /* y (T, N) (+)= x (T, K) . W^T (+ bias): the matrix-vector kernel for a few
  * rows, else W as FP16 (dequantized into w16 unless stored so) times x as
  * FP16 through cuBLAS with FP32 accumulation. */
@@ -81,11 +91,26 @@ static int matmul(cuda_backend *cb, const ll_dweight *w, const float *x, int T, 
         }
         return 0;
     }
-    if (w->type != LL_TYPE_F16 && w->type != LL_TYPE_F32 && !cb->w16) {
-        LL_CUDA_TRY(cudaMalloc((void **)&cb->w16, cb->w16_elems * sizeof(__half)));
-        cb->bytes += cb->w16_elems * sizeof(__half);
-    }
-    if (ll_cuda_gemm(&cb->api, cb->blas, w, x, T, y, accumulate, cb->w16, cb->x16, cb->st, e)) return -1;
+    if (ensure_w16(cb, w, e) || ll_cuda_gemm(&cb->api, cb->blas, w, x, T, y, accumulate, cb->w16, cb->x16, cb->st, e))
+        return -1;
+    if (bias) ll_cuda_add_bias(y, bias, T, w->ne1, cb->st);
+    return 0;
+}
+
+/* Prompt products of an input already in cb->x16 (FP16), for weights other
+ * than F32: the input is converted once for all the products that share it. */
+static bool f16_inputs(int n, const ll_dweight *const *w, int T) {
+    if (T <= LL_CUDA_MATVEC_MAX) return false;
+    for (int i = 0; i < n; i++)
+        if (w[i]->type == LL_TYPE_F32) return false;
+    return true;
+}
+
+static int gemm_x16(cuda_backend *cb, const ll_dweight *w, int T, float *y, const float *bias, bool accumulate,
+                    ll_error *e) {
+    if (ensure_w16(cb, w, e) ||
+        ll_cuda_gemm_f16in(&cb->api, cb->blas, w, cb->x16, T, y, accumulate, cb->w16, cb->st, e))
+        return -1;
     if (bias) ll_cuda_add_bias(y, bias, T, w->ne1, cb->st);
     return 0;
 }
@@ -143,6 +168,12 @@ static int norm_matmul(cuda_backend *cb, const float *g, int n, const ll_dweight
         }
         return 0;
     }
+    if (f16_inputs(n, w, T)) { /* a prompt: normed straight into FP16, once for the group */
+        ll_cuda_rmsnorm_f16(cb->x, g, cb->x16, T, D, eps, cb->st);
+        for (int i = 0; i < n; i++)
+            if (gemm_x16(cb, w[i], T, y[i], bias[i], false, e)) return -1;
+        return 0;
+    }
     ll_cuda_rmsnorm(cb->x, g, cb->xn, T, D, eps, cb->st);
     return matmul_shared(cb, n, w, cb->xn, T, y, bias, e);
 }
@@ -195,13 +226,16 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
             ll_cuda_matvec_q8(&L->wo, cb->q8, T, cb->x, NULL, true, cb->st);
         else if (matmul(cb, &L->wo, cb->att, T, cb->x, NULL, true, e))
             return -1;
-        const ll_dweight *wgu[2] = {&L->gate, &L->up};
+        const ll_dweight *wgu[2] = {&L->gate, &L->up}, *wdown = &L->down;
         float *const ygu[2] = {cb->gate, cb->up};
         const float *const bgu[2] = {NULL, NULL};
         if (norm_matmul(cb, L->ffn_norm, 2, wgu, T, ygu, bgu, hp->rms_eps, e)) return -1;
         if (T <= LL_CUDA_MATVEC_MAX && cb->q8 && ll_cuda_matvec_q8_ok(&L->down) && F % 32 == 0) {
             ll_cuda_swiglu_quant_q8(cb->gate, cb->up, T, F, cb->q8, cb->st);
             ll_cuda_matvec_q8(&L->down, cb->q8, T, cb->x, NULL, true, cb->st);
+        } else if (f16_inputs(1, &wdown, T)) {
+            ll_cuda_swiglu_f16(cb->gate, cb->up, cb->x16, (int64_t)T * F, cb->st);
+            if (gemm_x16(cb, wdown, T, cb->x, NULL, true, e)) return -1;
         } else {
             ll_cuda_swiglu(cb->gate, cb->up, (int64_t)T * F, cb->st);
             if (matmul(cb, &L->down, cb->gate, T, cb->x, NULL, true, e)) return -1;

@@ -10,5 +10,9 @@
 
 int ll_cuda_gemm(const ll_cublas *api, cublasHandle_t h, const ll_dweight *w, const float *x, int T, float *y,
                  bool accumulate, __half *w16, __half *x16, cudaStream_t st, ll_error *e);
+/* The same with x already in FP16 (x16), for weights other than F32: products
+ * sharing an input convert it once. */
+int ll_cuda_gemm_f16in(const ll_cublas *api, cublasHandle_t h, const ll_dweight *w, const __half *x16, int T,
+                       float *y, bool accumulate, __half *w16, cudaStream_t st, ll_error *e);
 
 #endif

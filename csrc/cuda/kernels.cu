@@ -139,16 +139,24 @@ void ll_cuda_add_bias(float *y, const float *bias, int T, int N, cudaStream_t st
 
 /* ---- elementwise and row ops ---- */
 
-__global__ void k_rmsnorm(const float *__restrict__ x, const float *__restrict__ g, float *__restrict__ y, int D,
+static __device__ __forceinline__ void put(float *y, float v) { *y = v; }
+static __device__ __forceinline__ void put(__half *y, float v) { *y = __float2half_rn(v); }
+
+template <typename OUT>
+__global__ void k_rmsnorm(const float *__restrict__ x, const float *__restrict__ g, OUT *__restrict__ y, int D,
                           float eps) {
     const float *xr = x + (size_t)blockIdx.x * D;
-    float *yr = y + (size_t)blockIdx.x * D;
+    OUT *yr = y + (size_t)blockIdx.x * D;
     const float scale = ll_block_rms_scale(xr, D, eps);
-    for (int i = threadIdx.x; i < D; i += blockDim.x) yr[i] = xr[i] * scale * g[i];
+    for (int i = threadIdx.x; i < D; i += blockDim.x) put(yr + i, xr[i] * scale * g[i]);
 }
 
 void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, float eps, cudaStream_t st) {
     /* a generation step has a row or a few: wide blocks shorten each */
+    k_rmsnorm<<<T, T <= LL_CUDA_MATVEC_MAX ? 1024 : 256, 0, st>>>(x, g, y, D, eps);
+}
+
+void ll_cuda_rmsnorm_f16(const float *x, const float *g, __half *y, int T, int D, float eps, cudaStream_t st) {
     k_rmsnorm<<<T, T <= LL_CUDA_MATVEC_MAX ? 1024 : 256, 0, st>>>(x, g, y, D, eps);
 }
 
@@ -249,6 +257,16 @@ __global__ void k_swiglu(float *g, const float *u, int64_t n) {
 
 void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st) {
     k_swiglu<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, n);
+}
+
+__global__ void k_swiglu_f16(const float *__restrict__ g, const float *__restrict__ u, __half *__restrict__ y,
+                             int64_t n) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = __float2half_rn(g[i] / (1.0f + expf(-g[i])) * u[i]);
+}
+
+void ll_cuda_swiglu_f16(const float *g, const float *u, __half *y, int64_t n, cudaStream_t st) {
+    k_swiglu_f16<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, y, n);
 }
 
 __global__ void k_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,

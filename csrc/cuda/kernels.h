@@ -48,10 +48,14 @@ void ll_cuda_f32_to_f16(const float *x, __half *y, int64_t n, cudaStream_t st);
 /* y (T, N) += bias (N) */
 void ll_cuda_add_bias(float *y, const float *bias, int T, int N, cudaStream_t st);
 void ll_cuda_rmsnorm(const float *x, const float *g, float *y, int T, int D, float eps, cudaStream_t st);
+/* The same rounded to FP16 (the input of cuBLAS products, converted once for all of them). */
+void ll_cuda_rmsnorm_f16(const float *x, const float *g, __half *y, int T, int D, float eps, cudaStream_t st);
 void ll_cuda_rope(float *x, int T, int n_heads, int hd, int rope_dim, bool neox, float base,
                   const float *freq_factors, const int32_t *pos, cudaStream_t st);
 /* g = silu(g) * u */
 void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st);
+/* y = silu(g) * u rounded to FP16 */
+void ll_cuda_swiglu_f16(const float *g, const float *u, __half *y, int64_t n, cudaStream_t st);
 /* Rotates q (T, H*hd) and k (T, Hkv*hd) and stores k and v into cache rows
  * cell[t] (F16) in one kernel; needs rope_dim == hd. */
 void ll_cuda_rope_kv(float *q, const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell,
