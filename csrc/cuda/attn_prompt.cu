@@ -20,12 +20,6 @@
 #define AP_ROWS (16 * AP_WARPS)
 #define AP_CELLS 64
 
-static __device__ __forceinline__ unsigned long long warp_or64(unsigned long long v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v |= __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 template <int HD>
 __global__ void __launch_bounds__(32 * AP_WARPS) k_attn_prompt(ll_cuda_attn a) {
     constexpr int KS = HD / 16;       /* k steps of the scores */
@@ -46,10 +40,10 @@ __global__ void __launch_bounds__(32 * AP_WARPS) k_attn_prompt(ll_cuda_attn a) {
     const unsigned long long sa = ta < a.T ? 1ull << a.tok_seq[ta] : 0ull;
     const unsigned long long sb = tb < a.T ? 1ull << a.tok_seq[tb] : 0ull;
     /* what the warp's and the block's tokens can see at most */
-    int32_t wpos = pa > pb ? pa : pb;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) wpos = max(wpos, __shfl_xor_sync(0xffffffffu, wpos, o));
-    const unsigned long long wseq = warp_or64(sa | sb);
+    const int32_t wpos = __reduce_max_sync(0xffffffffu, max(pa, pb));
+    const unsigned long long sab = sa | sb;
+    const unsigned long long wseq = __reduce_or_sync(0xffffffffu, (unsigned)sab) |
+                                    (unsigned long long)__reduce_or_sync(0xffffffffu, (unsigned)(sab >> 32)) << 32;
     if (lane == 0) {
         wpos_s[warp] = wpos;
         wseq_s[warp] = wseq;
