@@ -3,9 +3,9 @@
  * activations with integer dot products (dp4a): the activations are
  * quantized once per product to blocks of 32 int8 values with a scale and
  * the scaled sum of the block (q8act.h). The unit of work is an item of 64
- * weights (two activation blocks): 36 bytes of a Q4_K row, 48 + 4 of a Q6_K
- * row, 64 + 4 of a Q8_0 row (four 16-byte pieces 128 bytes apart: see
- * q80_piece), each read with 16-byte loads. */
+ * weights: 36 bytes of a Q4_K row and 48 + 4 of a Q6_K row (two activation
+ * blocks), 64 + 8 of a Q8_0 row (four 16-byte pieces 128 bytes apart in four
+ * blocks: see q80_piece), each read with 16-byte loads. */
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
 #include "cuda/packed.h"
