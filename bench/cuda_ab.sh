@@ -7,7 +7,8 @@
 # type's synthetic file (bin/luallm synth, deleted after) is benched with
 # every build in turn, ROUNDS times (-r 3 each), so machine drift hits all
 # variants alike. Lines in $OUT/ab.jsonl (tagged with the variant), and a
-# table of medians over the rounds at the end.
+# table of medians over the rounds at the end. The module left in build/ is
+# the last variant's; the CUDA sources are touched so the next make rebuilds.
 set -u
 LOG=ab.log
 source bench/device_common.sh
@@ -34,6 +35,7 @@ for T in ${TYPES:-Q8_0}; do
   done
   rm -f "$f"
 done
+touch csrc/cuda/*.cu # the next build (another device script's) is a plain one again
 python3 - "$OUT/ab.jsonl" <<'PY'
 import json, sys, statistics, collections
 runs = collections.OrderedDict()
