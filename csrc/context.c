@@ -37,7 +37,8 @@ ll_context *ll_context_new(const ll_model *m, const ll_context_params *pin, ll_e
     c->ub_pos = malloc((size_t)p.n_batch * sizeof(int32_t));
     c->ub_seq = malloc((size_t)p.n_batch * sizeof(int32_t));
     c->ub_cell = malloc((size_t)p.n_batch * sizeof(int32_t));
-    if (!c->x || !c->out_x || !c->ub_pos || !c->ub_seq || !c->ub_cell) {
+    c->out_rows = malloc((size_t)p.n_batch * sizeof(int32_t));
+    if (!c->x || !c->out_x || !c->ub_pos || !c->ub_seq || !c->ub_cell || !c->out_rows) {
         ll_err(e, "context: out of memory");
         goto fail;
     }
@@ -79,6 +80,7 @@ void ll_context_free(ll_context *c) {
     free(c->ub_pos);
     free(c->ub_seq);
     free(c->ub_cell);
+    free(c->out_rows);
     free(c->logits);
     free(c);
 }
@@ -138,17 +140,23 @@ int ll_context_decode(ll_context *c, int n, const int32_t *tokens, const int32_t
             embed(m, tokens[i], c->x + (size_t)j * D);
         }
         ll_ubatch ub = {nb, c->ub_pos, c->ub_seq, c->ub_cell};
-        for (int b = 0; b < c->n_be; b++) {
+        int k = 0;
+        for (int j = 0; j < nb; j++)
+            if (want ? want[i0 + j] : i0 + j == n - 1) c->out_rows[k++] = j;
+        /* the last backend may run its layers and the output in one go */
+        ll_backend *last = c->be[c->n_be - 1];
+        const bool fused = k && last->has_output && last->l1 > last->l0 && last->ops->layers_output;
+        for (int b = 0; b < c->n_be - (fused ? 1 : 0); b++) {
             ll_backend *be = c->be[b];
             if (be->l1 > be->l0 && be->ops->layers(be, c, &ub, be->l0, be->l1, c->x, e)) return -1;
         }
-        int k = 0;
-        for (int j = 0; j < nb; j++) {
-            int i = i0 + j;
-            if (want ? want[i] : i == n - 1)
-                memcpy(c->out_x + (size_t)k++ * D, c->x + (size_t)j * D, sizeof(float) * D);
-        }
-        if (k) {
+        if (fused) {
+            if (last->ops->layers_output(last, c, &ub, c->x, c->out_rows, k, c->logits + (size_t)c->n_logits * V, e))
+                return -1;
+            c->n_logits += k;
+        } else if (k) {
+            for (int r = 0; r < k; r++)
+                memcpy(c->out_x + (size_t)r * D, c->x + (size_t)c->out_rows[r] * D, sizeof(float) * D);
             ll_backend *ob = NULL;
             for (int b = 0; b < c->n_be; b++)
                 if (c->be[b]->has_output) ob = c->be[b];

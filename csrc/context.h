@@ -23,6 +23,7 @@ struct ll_context {
     int n_be;
     float *x;           /* (n_batch, D) residual stream of the current micro-batch */
     int32_t *ub_pos, *ub_seq, *ub_cell; /* (n_batch) */
+    int32_t *out_rows;  /* (n_batch) rows of the micro-batch whose logits are wanted */
     float *logits;      /* (n_logits, n_vocab) rows requested by the last decode */
     int n_logits, cap_logits;
     float *out_x;       /* (n_batch, D) rows sent to the output projection */

@@ -137,10 +137,10 @@ int ll_plan_compute(const ll_model *m, const ll_plan_params *pin, ll_plan *o, ll
     o->kv_host = (uint64_t)o->cpu_layers * ll_plan_kv_layer_bytes(hp, p.kv_type, p.n_ctx);
     o->kv_device = (uint64_t)o->gpu_layers * ll_plan_kv_layer_bytes(hp, LL_TYPE_F16, p.n_ctx);
 
-    /* context.c: x and out_x (n_batch x D), three int32 per batch row, one
+    /* context.c: x and out_x (n_batch x D), four int32 per batch row, one
      * row of logits (grows with the rows a decode asks for); kv.c: a
      * position and a sequence mask per cell, a next position per sequence. */
-    o->compute_host = 2 * nb * D * f + 3 * nb * 4 + (uint64_t)hp->n_vocab * f + cells * (4 + 8) + (uint64_t)p.n_seq * 4;
+    o->compute_host = 2 * nb * D * f + 4 * nb * 4 + (uint64_t)hp->n_vocab * f + cells * (4 + 8) + (uint64_t)p.n_seq * 4;
     if (o->cpu_layers > 0 || !o->output_on_gpu)
         o->compute_host += cpu_scratch(hp, nb, cells, (uint64_t)p.n_threads);
     if (o->gpu_layers > 0) {

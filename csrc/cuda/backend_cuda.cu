@@ -43,7 +43,8 @@ typedef struct cuda_backend {
     size_t off_cpos, off_tok, meta_bytes;
     float *hx;       /* pinned staging for x / logits */
     size_t hx_cap;
-    cudaGraphExec_t graph[LL_CUDA_MATVEC_MAX + 1]; /* by token count; NULL until captured */
+    /* by token count; NULL until captured: the layers, and the layers then the output */
+    cudaGraphExec_t graph[LL_CUDA_MATVEC_MAX + 1], graph_out[LL_CUDA_MATVEC_MAX + 1];
     bool use_graphs;
     size_t bytes;
 } cuda_backend;
@@ -52,8 +53,10 @@ static void cuda_free(ll_backend *b) {
     cuda_backend *cb = (cuda_backend *)b;
     if (!cb) return;
     if (cb->st) cudaStreamSynchronize(cb->st);
-    for (int i = 0; i <= LL_CUDA_MATVEC_MAX; i++)
+    for (int i = 0; i <= LL_CUDA_MATVEC_MAX; i++) {
         if (cb->graph[i]) cudaGraphExecDestroy(cb->graph[i]);
+        if (cb->graph_out[i]) cudaGraphExecDestroy(cb->graph_out[i]);
+    }
     if (cb->blas) cb->api.destroy(cb->blas);
     ll_cublas_close(&cb->api);
     void *dev[] = {cb->wbuf, cb->kvbuf, cb->x, cb->xn, cb->q, cb->k, cb->v, cb->att, cb->gate, cb->up,
@@ -244,24 +247,40 @@ static int enqueue_layers(cuda_backend *cb, ll_context *c, int T, int l0, int l1
     return 0;
 }
 
-/* The graph for T tokens over all of this backend's layers, captured on first use.
- * Returns NULL (and the caller launches directly) when capture is off or fails. */
-static cudaGraphExec_t graph_for(cuda_backend *cb, ll_context *c, int T, ll_error *e) {
+/* The output norm and projection of the first T rows of cb->x into cb->logits. */
+static int enqueue_output(cuda_backend *cb, ll_context *c, int T, ll_error *e) {
+    const ll_dweight *w = &cb->out;
+    float *const y = cb->logits;
+    const float *const bias = NULL;
+    return norm_matmul(cb, cb->out_norm, 1, &w, T, &y, &bias, c->m->hp.rms_eps, e);
+}
+
+/* Queues all of this backend's layers for T tokens, then (with_output) the
+ * output of all T rows (T <= LL_CUDA_MATVEC_MAX <= logit_rows). */
+static int enqueue_step(cuda_backend *cb, ll_context *c, int T, bool with_output, ll_error *e) {
+    if (enqueue_layers(cb, c, T, cb->base.l0, cb->base.l1, e)) return -1;
+    return with_output ? enqueue_output(cb, c, T, e) : 0;
+}
+
+/* The graph of enqueue_step for T tokens, captured on first use. Returns
+ * NULL (and the caller launches directly) when capture is off or fails. */
+static cudaGraphExec_t graph_for(cuda_backend *cb, ll_context *c, int T, bool with_output, ll_error *e) {
     if (!cb->use_graphs || T > LL_CUDA_MATVEC_MAX) return NULL;
-    if (cb->graph[T]) return cb->graph[T];
+    cudaGraphExec_t *slot = with_output ? &cb->graph_out[T] : &cb->graph[T];
+    if (*slot) return *slot;
     cudaGraph_t g = NULL;
     if (cudaStreamBeginCapture(cb->st, cudaStreamCaptureModeThreadLocal) != cudaSuccess) goto off;
     {
-        const int rc = enqueue_layers(cb, c, T, cb->base.l0, cb->base.l1, e);
+        const int rc = enqueue_step(cb, c, T, with_output, e);
         const cudaError_t ce = cudaStreamEndCapture(cb->st, &g);
         if (rc || ce != cudaSuccess || !g) goto off;
     }
-    if (cudaGraphInstantiate(&cb->graph[T], g, 0) != cudaSuccess) {
-        cb->graph[T] = NULL;
+    if (cudaGraphInstantiate(slot, g, 0) != cudaSuccess) {
+        *slot = NULL;
         goto off;
     }
     cudaGraphDestroy(g);
-    return cb->graph[T];
+    return *slot;
 off:
     /* capture is an optimization: fall back to direct launches for good */
     if (g) cudaGraphDestroy(g);
@@ -270,12 +289,10 @@ off:
     return NULL;
 }
 
-static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0, int l1, float *x, ll_error *e) {
-    cuda_backend *cb = (cuda_backend *)b;
+/* Copies a step's metadata and residual stream x (T rows) to the device. */
+static int stage_step(cuda_backend *cb, ll_context *c, const ll_ubatch *ub, const float *x, ll_error *e) {
     const int T = ub->n, D = c->m->hp.n_embd, nc = c->kv.used_hi, nb = c->p.n_batch;
     const size_t x_bytes = (size_t)T * D * sizeof(float);
-    LL_CUDA_TRY(cudaSetDevice(0));
-    if (ensure_host(cb, x_bytes, e)) return -1;
     /* The previous step's copies out of hmeta finished at its synchronization. */
     uint8_t *hm = cb->hmeta;
     int32_t *ht = (int32_t *)(hm + cb->off_tok);
@@ -292,7 +309,16 @@ static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0
     LL_CUDA_TRY(cudaMemcpyAsync(cb->meta + cb->off_tok, hm + cb->off_tok, cb->meta_bytes - cb->off_tok,
                                 cudaMemcpyHostToDevice, cb->st));
     LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
-    cudaGraphExec_t g = (l0 == b->l0 && l1 == b->l1) ? graph_for(cb, c, T, e) : NULL;
+    return 0;
+}
+
+static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0, int l1, float *x, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const int T = ub->n, D = c->m->hp.n_embd;
+    const size_t x_bytes = (size_t)T * D * sizeof(float);
+    LL_CUDA_TRY(cudaSetDevice(0));
+    if (ensure_host(cb, x_bytes, e) || stage_step(cb, c, ub, x, e)) return -1;
+    cudaGraphExec_t g = (l0 == b->l0 && l1 == b->l1) ? graph_for(cb, c, T, false, e) : NULL;
     if (g) {
         LL_CUDA_TRY(cudaGraphLaunch(g, cb->st));
     } else if (enqueue_layers(cb, c, T, l0, l1, e)) {
@@ -316,10 +342,7 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
         if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
         memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
         LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
-        const ll_dweight *w = &cb->out;
-        float *const y = cb->logits;
-        const float *const bias = NULL;
-        if (norm_matmul(cb, cb->out_norm, 1, &w, nb, &y, &bias, m->hp.rms_eps, e)) return -1;
+        if (enqueue_output(cb, c, nb, e)) return -1;
         LL_CUDA_TRY(cudaGetLastError());
         LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
         LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
@@ -328,9 +351,47 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
     return 0;
 }
 
+/* A generation step (T <= LL_CUDA_MATVEC_MAX) in one round trip: the
+ * layers and the output of all T rows in one graph, then the wanted rows'
+ * logits copied back; the residual stream stays on the device. Larger
+ * batches take the two calls. */
+static int cuda_layers_output(ll_backend *b, ll_context *c, const ll_ubatch *ub, float *x, const int32_t *rows,
+                              int n_rows, float *logits, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const int T = ub->n, D = c->m->hp.n_embd, V = c->m->hp.n_vocab;
+#ifndef LL_AB_TWO_TRIPS
+    if (T > LL_CUDA_MATVEC_MAX)
+#endif
+    {
+        if (cuda_layers(b, c, ub, b->l0, b->l1, x, e)) return -1;
+        for (int r = 0; r < n_rows; r++)
+            memcpy(c->out_x + (size_t)r * D, x + (size_t)rows[r] * D, sizeof(float) * D);
+        return cuda_output(b, c, c->out_x, n_rows, logits, e);
+    }
+    const size_t x_bytes = (size_t)T * D * sizeof(float), l_bytes = (size_t)n_rows * V * sizeof(float);
+    LL_CUDA_TRY(cudaSetDevice(0));
+    if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e) || stage_step(cb, c, ub, x, e)) return -1;
+    cudaGraphExec_t g = graph_for(cb, c, T, true, e);
+    if (g) {
+        LL_CUDA_TRY(cudaGraphLaunch(g, cb->st));
+    } else if (enqueue_step(cb, c, T, true, e)) {
+        return -1;
+    }
+    LL_CUDA_TRY(cudaGetLastError());
+    for (int r0 = 0, r1; r0 < n_rows; r0 = r1) { /* runs of consecutive rows, one copy each */
+        for (r1 = r0 + 1; r1 < n_rows && rows[r1] == rows[r1 - 1] + 1;) r1++;
+        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx + (size_t)r0 * V, cb->logits + (size_t)rows[r0] * V,
+                                    (size_t)(r1 - r0) * V * sizeof(float), cudaMemcpyDeviceToHost, cb->st));
+    }
+    LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
+    memcpy(logits, cb->hx, l_bytes);
+    return 0;
+}
+
 static size_t cuda_bytes(const ll_backend *b) { return ((const cuda_backend *)b)->bytes; }
 
-static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_bytes, cuda_free};
+static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_bytes, cuda_free, NULL,
+                                        cuda_layers_output};
 
 /* ---- construction: plan the weight buffer, copy, allocate the rest ---- */
 
