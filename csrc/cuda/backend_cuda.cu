@@ -43,6 +43,8 @@ typedef struct cuda_backend {
     size_t off_cpos, off_tok, meta_bytes;
     float *hx;       /* pinned staging for x / logits */
     size_t hx_cap;
+    void *locked;    /* the context's logits rows while page-locked here (cuda_layers_output), or NULL */
+    size_t locked_bytes;
     /* by token count; NULL until captured: the layers, and the layers then the output */
     cudaGraphExec_t graph[LL_CUDA_MATVEC_MAX + 1], graph_out[LL_CUDA_MATVEC_MAX + 1];
     bool use_graphs;
@@ -65,6 +67,7 @@ static void cuda_free(ll_backend *b) {
         if (dev[i]) cudaFree(dev[i]);
     if (cb->hmeta) cudaFreeHost(cb->hmeta);
     if (cb->hx) cudaFreeHost(cb->hx);
+    if (cb->locked) cudaHostUnregister(cb->locked);
     if (cb->st) cudaStreamDestroy(cb->st);
     free(cb->L);
     free(cb);
@@ -351,6 +354,29 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
     return 0;
 }
 
+/* Whether the context's logits rows are page-locked, so a step's logits
+ * go there straight from the device (a copy through the staging buffer
+ * cost as much again on the host: 600 KB a token for a 150k vocabulary).
+ * They are locked on first use and again after the context reallocates
+ * them; when locking fails (a page already locked by another range) the
+ * staging buffer serves. */
+static bool lock_logits(cuda_backend *cb, ll_context *c) {
+#ifdef LL_AB_STAGED_LOGITS
+    return false;
+#endif
+    /* (the rows only grow: a moved or grown buffer differs in size too) */
+    const size_t n = (size_t)c->cap_logits * c->m->hp.n_vocab * sizeof(float);
+    if (cb->locked == (void *)c->logits && cb->locked_bytes == n) return true;
+    if (cb->locked) cudaHostUnregister(cb->locked); /* (a realloc may have freed it: an error then) */
+    cb->locked = NULL;
+    if (c->logits && cudaHostRegister(c->logits, n, cudaHostRegisterDefault) == cudaSuccess) {
+        cb->locked = c->logits;
+        cb->locked_bytes = n;
+    }
+    (void)cudaGetLastError();
+    return cb->locked != NULL;
+}
+
 /* A generation step (T <= LL_CUDA_MATVEC_MAX) in one round trip: the
  * layers and the output of all T rows in one graph, then the wanted rows'
  * logits copied back; the residual stream stays on the device. Larger
@@ -378,13 +404,14 @@ static int cuda_layers_output(ll_backend *b, ll_context *c, const ll_ubatch *ub,
         return -1;
     }
     LL_CUDA_TRY(cudaGetLastError());
+    float *dst = lock_logits(cb, c) ? logits : cb->hx;
     for (int r0 = 0, r1; r0 < n_rows; r0 = r1) { /* runs of consecutive rows, one copy each */
         for (r1 = r0 + 1; r1 < n_rows && rows[r1] == rows[r1 - 1] + 1;) r1++;
-        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx + (size_t)r0 * V, cb->logits + (size_t)rows[r0] * V,
+        LL_CUDA_TRY(cudaMemcpyAsync(dst + (size_t)r0 * V, cb->logits + (size_t)rows[r0] * V,
                                     (size_t)(r1 - r0) * V * sizeof(float), cudaMemcpyDeviceToHost, cb->st));
     }
     LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
-    memcpy(logits, cb->hx, l_bytes);
+    if (dst != logits) memcpy(logits, cb->hx, l_bytes);
     return 0;
 }
 
