@@ -361,9 +361,6 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
  * them; when locking fails (a page already locked by another range) the
  * staging buffer serves. */
 static bool lock_logits(cuda_backend *cb, ll_context *c) {
-#ifdef LL_AB_STAGED_LOGITS
-    return false;
-#endif
     /* (the rows only grow: a moved or grown buffer differs in size too) */
     const size_t n = (size_t)c->cap_logits * c->m->hp.n_vocab * sizeof(float);
     if (cb->locked == (void *)c->logits && cb->locked_bytes == n) return true;
@@ -385,10 +382,7 @@ static int cuda_layers_output(ll_backend *b, ll_context *c, const ll_ubatch *ub,
                               int n_rows, float *logits, ll_error *e) {
     cuda_backend *cb = (cuda_backend *)b;
     const int T = ub->n, D = c->m->hp.n_embd, V = c->m->hp.n_vocab;
-#ifndef LL_AB_TWO_TRIPS
-    if (T > LL_CUDA_MATVEC_MAX)
-#endif
-    {
+    if (T > LL_CUDA_MATVEC_MAX) {
         if (cuda_layers(b, c, ub, b->l0, b->l1, x, e)) return -1;
         for (int r = 0; r < n_rows; r++)
             memcpy(c->out_x + (size_t)r * D, x + (size_t)rows[r] * D, sizeof(float) * D);
