@@ -38,12 +38,14 @@ typedef struct ll_backend_ops {
      * optional (NULL: none to lend). */
     void (*parallel)(ll_backend *be, void (*fn)(int ith, int nth, void *arg), void *arg);
     /* Optional (NULL: layers, then output), for the backend that runs the
-     * last layers and the output: its layers over ub, then the output of
+     * last layers and the output, on micro-batches of at most
+     * layers_output_max tokens: its layers over ub, then the output of
      * rows[0..n_rows) of ub into logits (n_rows x n_vocab, host), x as in
      * layers but left undefined. A device backend saves a round trip of
      * the residual stream per step. */
     int (*layers_output)(ll_backend *be, ll_context *c, const ll_ubatch *ub, float *x, const int32_t *rows,
                          int n_rows, float *logits, ll_error *e);
+    int layers_output_max;
 } ll_backend_ops;
 
 struct ll_backend {

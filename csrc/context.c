@@ -145,7 +145,8 @@ int ll_context_decode(ll_context *c, int n, const int32_t *tokens, const int32_t
             if (want ? want[i0 + j] : i0 + j == n - 1) c->out_rows[k++] = j;
         /* the last backend may run its layers and the output in one go */
         ll_backend *last = c->be[c->n_be - 1];
-        const bool fused = k && last->has_output && last->l1 > last->l0 && last->ops->layers_output;
+        const bool fused = k && last->has_output && last->l1 > last->l0 && last->ops->layers_output &&
+                           nb <= last->ops->layers_output_max;
         for (int b = 0; b < c->n_be - (fused ? 1 : 0); b++) {
             ll_backend *be = c->be[b];
             if (be->l1 > be->l0 && be->ops->layers(be, c, &ub, be->l0, be->l1, c->x, e)) return -1;

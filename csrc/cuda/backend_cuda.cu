@@ -334,26 +334,6 @@ static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0
     return 0;
 }
 
-static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, float *logits, ll_error *e) {
-    cuda_backend *cb = (cuda_backend *)b;
-    const ll_model *m = c->m;
-    const int D = m->hp.n_embd, V = m->hp.n_vocab;
-    LL_CUDA_TRY(cudaSetDevice(0));
-    for (int i0 = 0; i0 < n; i0 += cb->logit_rows) {
-        const int nb = n - i0 < cb->logit_rows ? n - i0 : cb->logit_rows;
-        const size_t x_bytes = (size_t)nb * D * sizeof(float), l_bytes = (size_t)nb * V * sizeof(float);
-        if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
-        memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
-        LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
-        if (enqueue_output(cb, c, nb, e)) return -1;
-        LL_CUDA_TRY(cudaGetLastError());
-        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
-        LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
-        memcpy(logits + (size_t)i0 * V, cb->hx, l_bytes);
-    }
-    return 0;
-}
-
 /* Whether the context's logits rows are page-locked, so a step's logits
  * go there straight from the device (a copy through the staging buffer
  * cost as much again on the host: 600 KB a token for a 150k vocabulary).
@@ -374,20 +354,34 @@ static bool lock_logits(cuda_backend *cb, ll_context *c) {
     return cb->locked != NULL;
 }
 
-/* A generation step (T <= LL_CUDA_MATVEC_MAX) in one round trip: the
- * layers and the output of all T rows in one graph, then the wanted rows'
- * logits copied back; the residual stream stays on the device. Larger
- * batches take the two calls. */
+static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, float *logits, ll_error *e) {
+    cuda_backend *cb = (cuda_backend *)b;
+    const ll_model *m = c->m;
+    const int D = m->hp.n_embd, V = m->hp.n_vocab;
+    LL_CUDA_TRY(cudaSetDevice(0));
+    for (int i0 = 0; i0 < n; i0 += cb->logit_rows) {
+        const int nb = n - i0 < cb->logit_rows ? n - i0 : cb->logit_rows;
+        const size_t x_bytes = (size_t)nb * D * sizeof(float), l_bytes = (size_t)nb * V * sizeof(float);
+        if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e)) return -1;
+        memcpy(cb->hx, x + (size_t)i0 * D, x_bytes);
+        LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
+        if (enqueue_output(cb, c, nb, e)) return -1;
+        LL_CUDA_TRY(cudaGetLastError());
+        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
+        LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
+        memcpy(logits + (size_t)i0 * V, cb->hx, l_bytes);
+    }
+    return 0;
+}
+
+/* A generation step (T <= LL_CUDA_MATVEC_MAX: the engine sends larger
+ * batches to layers, then output) in one round trip: the layers and the
+ * output of all T rows in one graph, then the wanted rows' logits copied
+ * back; the residual stream stays on the device. */
 static int cuda_layers_output(ll_backend *b, ll_context *c, const ll_ubatch *ub, float *x, const int32_t *rows,
                               int n_rows, float *logits, ll_error *e) {
     cuda_backend *cb = (cuda_backend *)b;
     const int T = ub->n, D = c->m->hp.n_embd, V = c->m->hp.n_vocab;
-    if (T > LL_CUDA_MATVEC_MAX) {
-        if (cuda_layers(b, c, ub, b->l0, b->l1, x, e)) return -1;
-        for (int r = 0; r < n_rows; r++)
-            memcpy(c->out_x + (size_t)r * D, x + (size_t)rows[r] * D, sizeof(float) * D);
-        return cuda_output(b, c, c->out_x, n_rows, logits, e);
-    }
     const size_t x_bytes = (size_t)T * D * sizeof(float), l_bytes = (size_t)n_rows * V * sizeof(float);
     LL_CUDA_TRY(cudaSetDevice(0));
     if (ensure_host(cb, x_bytes > l_bytes ? x_bytes : l_bytes, e) || stage_step(cb, c, ub, x, e)) return -1;
@@ -412,7 +406,7 @@ static int cuda_layers_output(ll_backend *b, ll_context *c, const ll_ubatch *ub,
 static size_t cuda_bytes(const ll_backend *b) { return ((const cuda_backend *)b)->bytes; }
 
 static const ll_backend_ops cuda_ops = {"cuda", cuda_layers, cuda_output, cuda_bytes, cuda_bytes, cuda_free, NULL,
-                                        cuda_layers_output};
+                                        cuda_layers_output, LL_CUDA_MATVEC_MAX};
 
 /* ---- construction: plan the weight buffer, copy, allocate the rest ---- */
 
