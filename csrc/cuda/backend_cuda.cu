@@ -339,7 +339,7 @@ static int cuda_layers(ll_backend *b, ll_context *c, const ll_ubatch *ub, int l0
  * cost as much again on the host: 600 KB a token for a 150k vocabulary).
  * They are locked on first use and again after the context reallocates
  * them; when locking fails (a page already locked by another range) the
- * staging buffer serves. */
+ * staging buffer serves. Both output paths write only into c->logits. */
 static bool lock_logits(cuda_backend *cb, ll_context *c) {
     /* (the rows only grow: a moved or grown buffer differs in size too) */
     const size_t n = (size_t)c->cap_logits * c->m->hp.n_vocab * sizeof(float);
@@ -367,9 +367,10 @@ static int cuda_output(ll_backend *b, ll_context *c, const float *x, int n, floa
         LL_CUDA_TRY(cudaMemcpyAsync(cb->x, cb->hx, x_bytes, cudaMemcpyHostToDevice, cb->st));
         if (enqueue_output(cb, c, nb, e)) return -1;
         LL_CUDA_TRY(cudaGetLastError());
-        LL_CUDA_TRY(cudaMemcpyAsync(cb->hx, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
+        float *dst = lock_logits(cb, c) ? logits + (size_t)i0 * V : cb->hx;
+        LL_CUDA_TRY(cudaMemcpyAsync(dst, cb->logits, l_bytes, cudaMemcpyDeviceToHost, cb->st));
         LL_CUDA_TRY(cudaStreamSynchronize(cb->st));
-        memcpy(logits + (size_t)i0 * V, cb->hx, l_bytes);
+        if (dst == cb->hx) memcpy(logits + (size_t)i0 * V, cb->hx, l_bytes);
     }
     return 0;
 }
