@@ -1,7 +1,7 @@
 -- The CUDA backend against the CPU on one model of any size (the CUDA spec
 -- does this on the small micro models; this one is for the synthetic 7B
--- shapes the device benches, whose kernels take other paths: cluster sizes,
--- rows per lane). A 16-token prompt, then STEPS single-token steps (the CPU's
+-- shapes the device benches, whose kernels take other paths: head dim 128,
+-- rows per lane, K splits). A 16-token prompt, then STEPS single-token steps (the CPU's
 -- greedy tokens); per eval the largest logit difference, relative to the
 -- largest logit, and whether the two argmaxes agree.
 --   lua5.4 bench/cuda_check.lua model.gguf [steps] [threads]
