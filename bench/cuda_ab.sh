@@ -7,8 +7,8 @@
 # type's synthetic file (bin/luallm synth, deleted after) is benched with
 # every build in turn, ROUNDS times (-r 3 each), so machine drift hits all
 # variants alike. Lines in $OUT/ab.jsonl (tagged with the variant), and a
-# table of medians over the rounds at the end. The module left in build/ is
-# the last variant's; the CUDA sources are touched so the next make rebuilds.
+# table of medians over the rounds at the end. The variants' module and CUDA
+# objects are then removed from build/, so the next make rebuilds them plainly.
 set -u
 LOG=ab.log
 source bench/device_common.sh
@@ -35,7 +35,10 @@ for T in ${TYPES:-Q8_0}; do
   done
   rm -f "$f"
 done
-touch csrc/cuda/*.cu # the next build (another device script's) is a plain one again
+# The next build (another device script's, maybe in a later call whose copy
+# of the tree restores the sources' older times) must not find this
+# variant's objects: remove them rather than touch the sources.
+rm -f build/*/csrc/cuda/*.o build/*/luallm_core.so luallm_core.so
 python3 - "$OUT/ab.jsonl" <<'PY'
 import json, sys, statistics, collections
 runs = collections.OrderedDict()
