@@ -220,10 +220,9 @@ template <> struct item<LL_CUDA_Q6_KP> {
 /* Eight lanes share a row, a lane works on R rows (rows_per_lane) and a warp
  * on 4R, so one activation load serves R rows and the lanes that read the
  * same activations (same item, other rows) share one L1 wavefront; a block
- * of four warps splits the rows' items between KS of them (KS = 1 for the
- * many rows of gate/up and the output; 4 for the down and attention
- * products, whose few rows would otherwise leave most of the GPU idle), and
- * the split sums meet in shared memory. The activations (four 16-byte loads
+ * of four warps splits the rows' items between KS of them (KS = 4, or 1
+ * for the output's many rows: see k_splits), and the split sums meet in
+ * shared memory. The activations (four 16-byte loads
  * per item and token, from L1) cost more L1 cycles than the weights: sharing
  * them is what brings the products near the memory bandwidth (figures in
  * bench/RESULTS.md). */
@@ -405,11 +404,16 @@ k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float
     rows_store<TMAX, KS, MVQ_R>(acc, row, W.ne1, T, g.y[i], g.bias[i], 0);
 }
 
-/* Warps per row group: one when rows are many enough to fill the GPU with
- * groups of a few rows, else four. */
-static int k_splits(int N, int T) {
-    (void)T;
-    return N >= 16384 ? 1 : 4;
+/* Warps per row group: four, so a product is cut into enough blocks that
+ * the last wave of blocks is a small part of it; one only for products of
+ * the output's size (many waves either way), and for the K-quants' several-
+ * token products below 16384 rows. With one warp, gate/up (2 x 18944 rows at
+ * 7B) came to 2.2 waves of blocks, and the third, a quarter full, left the
+ * memory bus idle: four gave 7B generation 377 -> 392 t/s (Q8_0), 476 -> 480
+ * (Q4_K_M), 14B Q4_K_M 229 -> 243; four Q8_0 tokens 969 -> 1107 t/s, but
+ * four Q4_K_M tokens 898 -> 873 (bench/RESULTS.md). */
+static int k_splits(int N, int T, bool q8_0) {
+    return N >= ((T == 1 || q8_0) ? 65536 : 16384) ? 1 : 4;
 }
 
 static int rows_per_lane(bool q8_0, int N, int T) {
@@ -457,7 +461,7 @@ void ll_cuda_matvec_q8_group(const ll_cuda_mv_group *g, const void *q8, int T, c
     int type = g->w[0].type; /* 0: mixed */
     for (int i = 1; i < g->n; i++)
         if (g->w[i].type != type) type = 0;
-    const int ks = k_splits(rows, T), r = rows_per_lane(type == LL_CUDA_Q8_0P, rows, T);
+    const int ks = k_splits(rows, T, type == LL_CUDA_Q8_0P), r = rows_per_lane(type == LL_CUDA_Q8_0P, rows, T);
     const int rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((rows + rpb - 1) / rpb);
 #define LAUNCH(TM, KS, R) ll_launch_pdl(k_matvec_q8_multi<TM, KS, R, TY>, grid, 32 * MVQ_WARPS, 0, st, *g, xq, xm, T)
@@ -488,7 +492,7 @@ void ll_cuda_swiglu_quant_q8(const float *g, const float *u, int T, int F, void 
 template <int TYPE>
 static void launch_one(const ll_dweight *w, const int8_t *xq, const float4 *xm, int T, float *y, const float *bias,
                        int acc, cudaStream_t st) {
-    const int ks = k_splits(w->ne1, T), r = rows_per_lane(TYPE == LL_CUDA_Q8_0P, w->ne1, T);
+    const int ks = k_splits(w->ne1, T, TYPE == LL_CUDA_Q8_0P), r = rows_per_lane(TYPE == LL_CUDA_Q8_0P, w->ne1, T);
     const int rpb = MVQ_RPW * r * MVQ_WARPS / ks;
     const unsigned grid = (unsigned)((w->ne1 + rpb - 1) / rpb);
 #define LAUNCH(TM, KS, R) \
