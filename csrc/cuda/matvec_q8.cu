@@ -407,7 +407,7 @@ k_matvec_q8_multi(ll_cuda_mv_group g, const int8_t *__restrict__ xq, const float
 /* Warps per row group: four, so a product is cut into enough blocks that
  * the last wave of blocks is a small part of it; one only for products of
  * the output's size (many waves either way), and for the K-quants' several-
- * token products below 16384 rows. With one warp, gate/up (2 x 18944 rows at
+ * token products of 16384 rows or more. With one warp, gate/up (2 x 18944 rows at
  * 7B) came to 2.2 waves of blocks, and the third, a quarter full, left the
  * memory bus idle: four gave 7B generation 377 -> 392 t/s (Q8_0), 476 -> 480
  * (Q4_K_M), 14B Q4_K_M 229 -> 243; four Q8_0 tokens 969 -> 1107 t/s, but
