@@ -39,15 +39,4 @@ done
 # of the tree restores the sources' older times) must not find this
 # variant's objects: remove them rather than touch the sources.
 rm -f build/*/csrc/cuda/*.o build/*/luallm_core.so luallm_core.so
-python3 - "$OUT/ab.jsonl" <<'PY'
-import json, sys, statistics, collections
-runs = collections.OrderedDict()
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if "tag" in r: runs.setdefault(r["tag"], []).append(r)
-print(f"{'variant':60s} {'pp t/s':>10s} {'tg t/s':>10s}  (medians of rounds; min-max)")
-for tag, rs in runs.items():
-    pp = [r["pp_tps"] for r in rs]; tg = [r["tg_tps"] for r in rs]
-    print(f"{tag:60s} {statistics.median(pp):10.1f} {statistics.median(tg):10.1f}  "
-          f"pp {min(pp):.0f}-{max(pp):.0f} tg {min(tg):.1f}-{max(tg):.1f}")
-PY
+python3 bench/ab_table.py "$OUT/ab.jsonl" variant

@@ -25,15 +25,4 @@ for T in ${TYPES:-Q8_0}; do
   done
   rm -f "$f"
 done
-python3 - "$OUT/env_ab.jsonl" <<'PY'
-import json, sys, statistics, collections
-runs = collections.OrderedDict()
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if "tag" in r: runs.setdefault(r["tag"], []).append(r)
-print(f"{'setting':70s} {'pp t/s':>10s} {'tg t/s':>10s}  (medians of rounds; min-max)")
-for tag, rs in runs.items():
-    pp = [r["pp_tps"] for r in rs]; tg = [r["tg_tps"] for r in rs]
-    print(f"{tag:70s} {statistics.median(pp):10.1f} {statistics.median(tg):10.1f}  "
-          f"pp {min(pp):.0f}-{max(pp):.0f} tg {min(tg):.1f}-{max(tg):.1f}")
-PY
+python3 bench/ab_table.py "$OUT/env_ab.jsonl" setting
