@@ -26,6 +26,9 @@ extern "C" {
 
 static __device__ __forceinline__ float ll_h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 
+/* silu(g) * u: swiglu's value, one expression for every kernel that computes it. */
+static __device__ __forceinline__ float ll_swiglu(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+
 static __device__ __forceinline__ float ll_warp_sum(float v) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

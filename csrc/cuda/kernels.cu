@@ -250,23 +250,18 @@ void ll_cuda_rope_kv(float *q, const float *k, const float *v, __half *kc, __hal
                   (int)neox, base, freq_factors);
 }
 
-__global__ void k_swiglu(float *g, const float *u, int64_t n) {
+/* y = silu(g) * u (y may be g) */
+template <typename OUT> __global__ void k_swiglu(const float *g, const float *u, OUT *y, int64_t n) {
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    if (i < n) put(y + i, ll_swiglu(g[i], u[i]));
 }
 
 void ll_cuda_swiglu(float *g, const float *u, int64_t n, cudaStream_t st) {
-    k_swiglu<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, n);
-}
-
-__global__ void k_swiglu_f16(const float *__restrict__ g, const float *__restrict__ u, __half *__restrict__ y,
-                             int64_t n) {
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = __float2half_rn(g[i] / (1.0f + expf(-g[i])) * u[i]);
+    k_swiglu<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, g, n);
 }
 
 void ll_cuda_swiglu_f16(const float *g, const float *u, __half *y, int64_t n, cudaStream_t st) {
-    k_swiglu_f16<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, y, n);
+    k_swiglu<<<(unsigned)((n + 255) / 256), 256, 0, st>>>(g, u, y, n);
 }
 
 __global__ void k_kv_store(const float *k, const float *v, __half *kc, __half *vc, const int32_t *cell, int T,

@@ -62,8 +62,7 @@ __global__ void k_swiglu_quant_q8(const float *__restrict__ g, const float *__re
     const int b = blockIdx.x * (blockDim.x / 32) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (b >= n_blocks) return;
     const size_t i = (size_t)b * 32 + lane;
-    const float gv = g[i];
-    ll_q8_put(gv / (1.0f + expf(-gv)) * u[i], lane, q, m, (size_t)b);
+    ll_q8_put(ll_swiglu(g[i], u[i]), lane, q, m, (size_t)b);
 }
 
 /* ---- the items ---- */
